@@ -1,0 +1,65 @@
+# The two commands: `make run` and `make test`. Everything they need is installed here.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+GOVUK := node_modules/govuk-frontend/dist/govuk
+
+.PHONY: run test install assets browser migrate demo bench clean check
+
+run: install assets migrate
+	$(FLASK) demo-data --if-empty
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: install assets browser
+	$(BIN)/flask --app wsgi db check
+	env -u TEST_DATABASE_URL $(BIN)/python -m pytest -p no:cacheprovider
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+	  echo "== Again on PostgreSQL: $${TEST_DATABASE_URL%%@*}@…"; \
+	  $(BIN)/python -m pytest -p no:cacheprovider; \
+	fi
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# GOV.UK Frontend compiled without GOV.UK's typeface, and its images and script copied in.
+assets: static/css/app.css static/govuk/.copied
+
+static/css/app.css: assets/scss/app.scss node_modules/.installed
+	mkdir -p static/css
+	npx --no-install sass --no-source-map --quiet-deps --style=compressed --load-path=node_modules $< $@
+
+static/govuk/.copied: node_modules/.installed
+	rm -rf static/govuk && mkdir -p static/govuk/assets
+	cp $(GOVUK)/govuk-frontend.min.js static/govuk/
+	cp -r $(GOVUK)/assets/images static/govuk/assets/
+	touch $@
+
+# Playwright drives Debian's Chromium: Playwright's own browser download cannot work here.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Chromium with apt-get"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation >/dev/null; }
+
+migrate: install
+	mkdir -p instance
+	$(FLASK) db upgrade
+
+demo: migrate
+	$(FLASK) demo-data
+
+bench: install assets
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) node_modules static/css static/govuk instance

@@ -1,0 +1,28 @@
+"""The partnership's safeguarding training platform."""
+from __future__ import annotations
+
+from flask import Flask
+
+from .cli import register_cli
+from .config import build_config
+from .web import (
+    register_blueprints,
+    register_error_handlers,
+    register_extensions,
+    register_security,
+    register_templates,
+)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application; `config` overrides settings read from the environment."""
+    app = Flask(__name__, instance_relative_config=True, static_folder="../static",
+                template_folder="../templates")
+    app.config.from_mapping(build_config(app.instance_path, config))
+    register_extensions(app)
+    register_templates(app)
+    register_security(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_cli(app)
+    return app

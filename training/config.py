@@ -1,0 +1,55 @@
+"""Configuration read from the environment."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unsafe or incomplete."""
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def build_config(instance_path: str, overrides: dict | None = None) -> dict:
+    """Return the settings for the app, from the environment then explicit overrides."""
+    env = os.environ
+    default_db = "sqlite:///" + str(Path(instance_path) / "training.sqlite")
+    cfg: dict = {
+        "ENV_NAME": env.get("FLASK_ENV", env.get("APP_ENV", "development")),
+        "SECRET_KEY": env.get("SECRET_KEY", DEV_SECRET_KEY),
+        "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL", default_db),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS", "30000")),
+        "WTF_CSRF_ENABLED": True,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), False),
+        "PARTNERSHIP_NAME": env.get("PARTNERSHIP_NAME", "Thameside Safeguarding Children Partnership"),
+        "SERVICE_NAME": env.get("SERVICE_NAME", "Safeguarding training"),
+        # Booking rules the business team can tune without a release.
+        "CANCELLATION_WORKING_DAYS": int(env.get("CANCELLATION_WORKING_DAYS", "3")),
+        "OFFER_HOURS": int(env.get("OFFER_HOURS", "48")),
+        "CATALOGUE_PAGE_SIZE": int(env.get("CATALOGUE_PAGE_SIZE", "10")),
+        "MIN_PASSWORD_LENGTH": int(env.get("MIN_PASSWORD_LENGTH", "12")),
+        "PASSWORD_HASH_METHOD": env.get("PASSWORD_HASH_METHOD", "scrypt"),
+    }
+    if overrides:
+        cfg.update(overrides)
+    if cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgres://"):
+        cfg["SQLALCHEMY_DATABASE_URI"] = cfg["SQLALCHEMY_DATABASE_URI"].replace(
+            "postgres://", "postgresql+psycopg://", 1
+        )
+    if cfg["ENV_NAME"] == "production":
+        if cfg["SECRET_KEY"] == DEV_SECRET_KEY or len(cfg["SECRET_KEY"]) < 32:
+            raise ConfigError(
+                "SECRET_KEY must be set to a random value of at least 32 characters in production"
+            )
+        cfg["SESSION_COOKIE_SECURE"] = True
+    return cfg

@@ -1,0 +1,153 @@
+"""Wiring for the web layer: extensions, templates, security headers, blueprints, errors."""
+from __future__ import annotations
+
+import secrets
+
+from flask import Flask, g, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from govuk_frontend_wtf.main import WTFormsHelpers
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+
+from . import timeutil
+from .accounts.models import Role, User
+from . import models  # noqa: F401  (all tables registered before migrations run)
+from .db import register_database
+from .extensions import csrf, db, login_manager, migrate
+
+
+def register_extensions(app: Flask) -> None:
+    """Database, migrations, sign-in and CSRF protection."""
+    register_database(app)
+    # Batch mode lets SQLite alter tables; it is a no-op on PostgreSQL.
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True,
+                     compare_type=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.sign_in"
+    login_manager.login_message = "Sign in to continue"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    csrf.init_app(app)
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        if not user_id.isdigit():
+            return None
+        return db.session.get(User, int(user_id))
+
+
+def _navigation() -> list[dict]:
+    """Service navigation items for the signed-in person's roles."""
+    items = [{"text": "Find a course", "href": url_for("catalogue.index")}]
+    if current_user.is_authenticated:
+        items.append({"text": "My training", "href": url_for("booking.my_training")})
+        if current_user.has_role(Role.TRAINER) or current_user.has_role(Role.COORDINATOR):
+            items.append({"text": "My sessions", "href": url_for("attendance.my_sessions")})
+        if current_user.has_role(Role.COORDINATOR):
+            items.append({"text": "Manage", "href": url_for("catalogue.manage_index")})
+        items.append({"text": "Your account", "href": url_for("accounts.account")})
+    path = request.path
+    for item in items:
+        if item["href"] == path or (item["href"] != "/" and path.startswith(item["href"])):
+            item["active"] = True
+    return items
+
+
+def register_templates(app: Flask) -> None:
+    """GOV.UK Frontend templates behind the project's own, plus date filters."""
+    app.jinja_loader = ChoiceLoader(
+        [
+            FileSystemLoader(app.template_folder and str(app.root_path + "/" + app.template_folder)),
+            PrefixLoader(
+                {
+                    "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+                    "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+                }
+            ),
+        ]
+    )
+    WTFormsHelpers(app)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    app.jinja_env.filters["london_datetime"] = timeutil.format_datetime
+    app.jinja_env.filters["london_date"] = timeutil.format_date
+    app.jinja_env.filters["london_time"] = timeutil.format_time
+
+    @app.context_processor
+    def _globals() -> dict:
+        return {
+            "service_name": app.config["SERVICE_NAME"],
+            "partnership_name": app.config["PARTNERSHIP_NAME"],
+            "navigation": _navigation(),
+            "cspNonce": g.get("csp_nonce", ""),
+        }
+
+
+def register_security(app: Flask) -> None:
+    """A per-request CSP nonce and the security headers on every response."""
+
+    @app.before_request
+    def _nonce() -> None:
+        g.csp_nonce = secrets.token_urlsafe(16)
+
+    @app.after_request
+    def _headers(response):
+        nonce = g.get("csp_nonce", "")
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; "
+            f"script-src 'self' 'nonce-{nonce}'; "
+            "style-src 'self'; img-src 'self' data:; font-src 'self'; "
+            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+        )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+        if request.is_secure:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        if current_user.is_authenticated:
+            # Pages for signed-in people may show personal data: never cache them.
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def register_blueprints(app: Flask) -> None:
+    """Each area's views."""
+    from .accounts.views import bp as accounts_bp
+    from .attendance.views import bp as attendance_bp
+    from .booking.views import bp as booking_bp
+    from .catalogue.views import bp as catalogue_bp
+
+    for bp in (catalogue_bp, accounts_bp, booking_bp, attendance_bp):
+        app.register_blueprint(bp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Friendly pages for errors, never a stack trace."""
+
+    def _page(template: str, status: int):
+        return render_template(template), status
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_err):
+        return _page("errors/csrf.html", 400)
+
+    @app.errorhandler(400)
+    def _bad_request(_err):
+        return _page("errors/400.html", 400)
+
+    @app.errorhandler(403)
+    def _forbidden(_err):
+        return _page("errors/403.html", 403)
+
+    @app.errorhandler(404)
+    def _not_found(_err):
+        return _page("errors/404.html", 404)
+
+    @app.errorhandler(405)
+    def _method(_err):
+        return _page("errors/404.html", 405)
+
+    @app.errorhandler(500)
+    def _server_error(_err):
+        db.session.rollback()
+        return _page("errors/500.html", 500)
