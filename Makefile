@@ -13,7 +13,11 @@ run: install assets migrate
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: install assets browser
-	$(BIN)/flask --app wsgi db check
+	@# Migrations must build exactly what the models describe (also tested on both databases).
+	rm -f instance/db-check.sqlite && mkdir -p instance
+	DATABASE_URL=sqlite:///$(CURDIR)/instance/db-check.sqlite $(FLASK) db upgrade
+	DATABASE_URL=sqlite:///$(CURDIR)/instance/db-check.sqlite $(FLASK) db check
+	rm -f instance/db-check.sqlite
 	env -u TEST_DATABASE_URL $(BIN)/python -m pytest -p no:cacheprovider
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "== Again on PostgreSQL: $${TEST_DATABASE_URL%%@*}@…"; \
