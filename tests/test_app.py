@@ -40,3 +40,9 @@ def test_security_headers_and_nonce(client):
     assert f'nonce="{nonce}"' in response.get_data(as_text=True)
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert client.get("/").headers["Content-Security-Policy"] != csp  # fresh nonce per request
+
+
+@pytest.mark.parametrize("path", ["/sessions/99999999999999999999", "/courses/2147483648",
+                                  "/sessions/99999999999999999999/register"])
+def test_ids_beyond_an_integer_column_are_not_found(client, path):
+    assert client.get(path).status_code == 404

@@ -69,7 +69,7 @@ def test_booking_takes_the_write_lock_before_reading_capacity():
         first_read = seen.index(begins[-1]) + 1
     else:
         first_read = next(i for i, s in enumerate(seen) if "FROM course_sessions" in s)
-        assert seen[first_read].endswith("FOR UPDATE")
+        assert seen[first_read].endswith("FOR UPDATE OF course_sessions")
     assert "FROM course_sessions" in seen[first_read]
 
 

@@ -10,6 +10,7 @@ from .web import (
     register_error_handlers,
     register_extensions,
     register_security,
+    register_url_converters,
     register_templates,
 )
 
@@ -19,6 +20,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, static_folder="../static",
                 template_folder="../templates")
     app.config.from_mapping(build_config(app.instance_path, config))
+    register_url_converters(app)
     register_extensions(app)
     register_templates(app)
     register_security(app)

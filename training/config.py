@@ -37,6 +37,7 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CANCELLATION_WORKING_DAYS": int(env.get("CANCELLATION_WORKING_DAYS", "3")),
         "OFFER_HOURS": int(env.get("OFFER_HOURS", "48")),
         "CATALOGUE_PAGE_SIZE": int(env.get("CATALOGUE_PAGE_SIZE", "10")),
+        "PEOPLE_PAGE_SIZE": int(env.get("PEOPLE_PAGE_SIZE", "25")),
         "MIN_PASSWORD_LENGTH": int(env.get("MIN_PASSWORD_LENGTH", "12")),
         "PASSWORD_HASH_METHOD": env.get("PASSWORD_HASH_METHOD", "scrypt"),
     }

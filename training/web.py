@@ -7,6 +7,7 @@ from flask import Flask, g, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from govuk_frontend_wtf.main import WTFormsHelpers
+from werkzeug.routing import IntegerConverter
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
 from . import timeutil
@@ -14,6 +15,19 @@ from .accounts.models import Role, User
 from . import models  # noqa: F401  (all tables registered before migrations run)
 from .db import register_database
 from .extensions import csrf, db, login_manager, migrate
+
+
+class DatabaseIntConverter(IntegerConverter):
+    """`<int:id>` limited to what an INTEGER column holds, so a huge id is a 404, not a 500."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def register_url_converters(app: Flask) -> None:
+    """URL converters, set before any route is added."""
+    app.url_map.converters["int"] = DatabaseIntConverter
 
 
 def register_extensions(app: Flask) -> None:
@@ -33,7 +47,8 @@ def register_extensions(app: Flask) -> None:
     def load_user(user_id: str) -> User | None:
         if not user_id.isdigit():
             return None
-        return db.session.get(User, int(user_id))
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.active else None
 
 
 def _navigation() -> list[dict]:

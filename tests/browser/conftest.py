@@ -66,5 +66,5 @@ def sign_in(page: Page, email: str, password: str = TEST_PASSWORD) -> None:
     """Sign in through the real form."""
     page.goto("/sign-in")
     page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(password)
+    page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()

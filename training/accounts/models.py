@@ -114,6 +114,11 @@ class User(UserMixin, db.Model):
         return self.active
 
     @property
+    def is_authenticated(self) -> bool:
+        # Deactivating an account also ends the sessions it already has, not only new sign-ins.
+        return bool(self.active)
+
+    @property
     def roles(self) -> frozenset[Role]:
         return frozenset(g.role for g in self.grants)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import Agency, User
@@ -53,7 +53,12 @@ class Attendance(db.Model):
     agency: Mapped[Agency] = relationship(lazy="joined", innerjoin=True)
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
 
-    __table_args__ = (Index("ix_attendances_session_id_outcome", "session_id", "outcome"),)
+    __table_args__ = (
+        Index("ix_attendances_session_id_outcome", "session_id", "outcome"),
+        # A person is on a session's register once, booked or walk-in. NULLs are distinct on
+        # both databases, so walk-ins without an account are not limited.
+        UniqueConstraint("session_id", "user_id", name="uq_attendances_session_id_user_id"),
+    )
 
     def __repr__(self) -> str:
         return f"<Attendance {self.id} {self.outcome}>"
@@ -67,6 +72,8 @@ class Register(db.Model):
     session_id: Mapped[int] = mapped_column(ForeignKey("course_sessions.id"), primary_key=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    completed_by: Mapped[User | None] = relationship(lazy="joined")
 
     @property
     def is_complete(self) -> bool:

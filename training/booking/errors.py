@@ -36,3 +36,11 @@ class NotAllowed(DomainError):
 
 class TransferRefused(DomainError):
     message = "This booking cannot be transferred"
+
+
+class PersonNotFound(DomainError):
+    message = "There is no account with that email address"
+
+
+class MoveRefused(DomainError):
+    message = "This booking cannot be moved"

@@ -17,19 +17,22 @@ from ..accounts.models import User
 from ..catalogue import signals
 from ..catalogue.models import CourseSession, SessionStatus
 from ..db import utcnow, write_transaction
+from ..errors import DomainError
 from ..extensions import db
 from ..timeutil import london_to_utc, to_london, working_days_before
 from .errors import (
     AlreadyBooked,
     BookingClosed,
     InvalidTransition,
+    MoveRefused,
     NotAllowed,
     OfferExpired,
+    PersonNotFound,
     SessionCancelledError,
     SessionInPast,
     TransferRefused,
 )
-from .models import ACTIVE_STATUSES, Booking, BookingStatus
+from .models import Booking, BookingStatus
 
 
 # ---------------------------------------------------------------------------
@@ -46,7 +49,8 @@ def cancellation_deadline(session: CourseSession, working_days: int | None = Non
         working_days = current_app.config["CANCELLATION_WORKING_DAYS"]
     session_day = to_london(session.starts_at).date()
     last_day = working_days_before(session_day, working_days)
-    return london_to_utc(last_day + timedelta(days=1), time(0, 0))
+    # With no notice period configured, "the end of that day" would fall after the start.
+    return min(london_to_utc(last_day + timedelta(days=1), time(0, 0)), session.starts_at)
 
 
 def _check_bookable(session: CourseSession, now: datetime, *, staff: bool = False) -> None:
@@ -59,11 +63,40 @@ def _check_bookable(session: CourseSession, now: datetime, *, staff: bool = Fals
         raise BookingClosed()
 
 
+def booking_refusal(session: CourseSession, now: datetime, *, staff: bool = False) -> DomainError | None:
+    """Why a professional (or with `staff`, a coordinator) cannot book now; None while open."""
+    try:
+        _check_bookable(session, now, staff=staff)
+    except DomainError as err:
+        return err
+    return None
+
+
+def can_see_joining_link(session: CourseSession, user: User | None) -> bool:
+    """Only people with a confirmed place, the session's trainers and coordinators see the link.
+
+    The link is the way into an online session: someone waiting, offered, cancelled or
+    without a booking must not be able to join it.
+    """
+    if user is None or not user.is_authenticated:
+        return False
+    if user.is_coordinator or session.is_trainer(user):
+        return True
+    booking = _active_booking(session.id, user.id)
+    return booking is not None and booking.status == BookingStatus.CONFIRMED
+
+
+# ---------------------------------------------------------------------------
+# Helpers that run inside a write transaction
+# ---------------------------------------------------------------------------
+
 def _lock_session(session_id: int) -> CourseSession:
+    # OF course_sessions: the eager join to courses must not lock the course row as well, or
+    # every session of a course would queue behind each other and opposite moves could deadlock.
     stmt = (
         select(CourseSession)
         .where(CourseSession.id == session_id)
-        .with_for_update()
+        .with_for_update(of=CourseSession)
         .execution_options(populate_existing=True)
     )
     session = db.session.execute(stmt).unique().scalar_one_or_none()
@@ -81,6 +114,16 @@ def _load_booking(booking_id: int) -> Booking:
 
 def _may_manage(actor: User, booking: Booking) -> bool:
     return actor.is_coordinator or booking.user_id == actor.id
+
+
+def _locked_booking(booking_id: int, actor: User) -> tuple[Booking, CourseSession]:
+    """The booking, re-read after locking its session, once `actor` is known to be allowed."""
+    booking = _load_booking(booking_id)
+    if not _may_manage(actor, booking):
+        raise NotAllowed()
+    session = _lock_session(booking.session_id)
+    # Another request may have changed it while we waited for the lock.
+    return _load_booking(booking_id), session
 
 
 def _sync_places_taken(session: CourseSession) -> None:
@@ -140,11 +183,17 @@ def _active_booking(session_id: int, user_id: int) -> Booking | None:
     ).first()
 
 
+def _already_booked(user: User, by: User | None) -> AlreadyBooked:
+    if by is not None and by.id != user.id:
+        return AlreadyBooked(f"{user.name} already has a booking or waiting list place for this session")
+    return AlreadyBooked()
+
+
 def _place_or_queue(session: CourseSession, user: User, by: User | None, now: datetime,
                     overbook: bool, previous: Booking | None = None) -> Booking:
     """Create the booking for `user` on the locked `session`."""
     if _active_booking(session.id, user.id) is not None:
-        raise AlreadyBooked()
+        raise _already_booked(user, by)
     # Anyone already queued is offered a free place first, so a newcomer never jumps the queue.
     _offer_freed_places(session, now)
     booking = Booking(
@@ -169,7 +218,7 @@ def _place_or_queue(session: CourseSession, user: User, by: User | None, now: da
     try:
         db.session.flush()
     except IntegrityError as exc:  # the partial unique index is the last line of defence
-        raise AlreadyBooked() from exc
+        raise _already_booked(user, by) from exc
     _sync_places_taken(session)
     return booking
 
@@ -182,38 +231,57 @@ def book_place(session_id: int, user: User, *, by: User | None = None, now: date
                overbook: bool = False) -> Booking:
     """Book `user` on a session, or put them on its waiting list when it is full.
 
-    `by` is the coordinator booking on someone's behalf; only they may `overbook`.
+    `by` is the coordinator booking on someone's behalf; only they may `overbook`, and they
+    may still book someone after the close date (but never on a cancelled or past session).
     """
     now = now or utcnow()
-    if overbook and not (by and by.is_coordinator):
+    staff = bool(by and by.is_coordinator)
+    if overbook and not staff:
         raise NotAllowed("Only a coordinator can overbook a session")
+    if not user.active:
+        raise NotAllowed("This account has been deactivated")
     with write_transaction():
         session = _lock_session(session_id)
-        _check_bookable(session, now, staff=bool(by and by.is_coordinator))
+        _check_bookable(session, now, staff=staff)
         booking = _place_or_queue(session, user, by, now, overbook)
     return booking
 
 
+def book_on_behalf(session_id: int, email: str, by: User, *, overbook: bool = False,
+                   now: datetime | None = None) -> Booking:
+    """A coordinator books the person with this work email on a session."""
+    if not by.is_coordinator:
+        raise NotAllowed("Only a coordinator can book on someone's behalf")
+    person = db.session.scalar(select(User).where(User.email == email.strip().lower(), User.active))
+    if person is None:
+        raise PersonNotFound()
+    return book_place(session_id, person, by=by, now=now, overbook=overbook)
+
+
 def cancel_booking(booking_id: int, actor: User, *, now: datetime | None = None) -> Booking:
-    """Cancel a place, leave the waiting list, or decline an offer; free places move on."""
+    """Cancel a place, leave the waiting list, or decline an offer; free places move on.
+
+    A confirmed place cancelled after the cancellation deadline is a late cancellation.
+    """
     now = now or utcnow()
     with write_transaction():
-        booking = _load_booking(booking_id)
-        if not _may_manage(actor, booking):
-            raise NotAllowed()
-        session = _lock_session(booking.session_id)
-        booking = _load_booking(booking_id)  # re-read under the lock
+        booking, session = _locked_booking(booking_id, actor)
+        # An offer that ran out is recorded as expired, not as declined.
+        _release_expired_offers(session, now)
         if booking.status == BookingStatus.CONFIRMED:
             if now >= session.starts_at:
-                raise SessionInPast("You cannot cancel a session that has already started")
+                raise SessionInPast("You cannot cancel a place once the session has started")
             booking.cancel(now, late=now >= cancellation_deadline(session))
         elif booking.status == BookingStatus.WAITLISTED:
             booking.withdraw(now)
         elif booking.status == BookingStatus.OFFERED:
             booking.decline(now)
-        else:
+        elif booking.status != BookingStatus.EXPIRED:
             raise InvalidTransition("This booking is no longer active")
+        expired = booking.status == BookingStatus.EXPIRED
         _offer_freed_places(session, now)
+    if expired:
+        raise OfferExpired()
     return booking
 
 
@@ -221,20 +289,19 @@ def accept_offer(booking_id: int, actor: User, *, now: datetime | None = None) -
     """Take up an offered place before the offer expires."""
     now = now or utcnow()
     with write_transaction():
-        booking = _load_booking(booking_id)
-        if booking.user_id != actor.id and not actor.is_coordinator:
-            raise NotAllowed()
-        session = _lock_session(booking.session_id)
-        booking = _load_booking(booking_id)
+        booking, session = _locked_booking(booking_id, actor)
         if booking.status != BookingStatus.OFFERED:
             raise InvalidTransition("There is no open offer on this booking")
-        if booking.offer_has_expired(now):
+        if now >= session.starts_at:
+            # Offers end at the start, but a session can be rescheduled after an offer is made.
+            raise SessionInPast("This session has already started")
+        expired = booking.offer_has_expired(now)
+        if expired:
+            # Commit the expiry and pass the place on before telling the person.
             _offer_freed_places(session, now)
-            expired = True
         else:
             booking.confirm(now)
             _sync_places_taken(session)
-            expired = False
     if expired:
         raise OfferExpired()
     return booking
@@ -242,12 +309,21 @@ def accept_offer(booking_id: int, actor: User, *, now: datetime | None = None) -
 
 def decline_offer(booking_id: int, actor: User, *, now: datetime | None = None) -> Booking:
     """Turn down an offered place; it passes to the next person waiting."""
-    booking = db.session.get(Booking, booking_id)
-    if booking is None:
-        raise LookupError(booking_id)
-    if booking.status != BookingStatus.OFFERED:
-        raise InvalidTransition("There is no open offer on this booking")
-    return cancel_booking(booking_id, actor, now=now)
+    now = now or utcnow()
+    with write_transaction():
+        booking, session = _locked_booking(booking_id, actor)
+        # Checked under the lock: an offer accepted in another tab must not be cancelled here.
+        if booking.status != BookingStatus.OFFERED:
+            raise InvalidTransition("There is no open offer on this booking")
+        expired = booking.offer_has_expired(now)
+        if expired:
+            booking.expire(now)
+        else:
+            booking.decline(now)
+        _offer_freed_places(session, now)
+    if expired:
+        raise OfferExpired()
+    return booking
 
 
 def expire_offers(now: datetime | None = None) -> int:
@@ -272,11 +348,7 @@ def transfer_booking(booking_id: int, actor: User, colleague_email: str, *,
     """Hand a confirmed place to a colleague from the same agency."""
     now = now or utcnow()
     with write_transaction():
-        booking = _load_booking(booking_id)
-        if not _may_manage(actor, booking):
-            raise NotAllowed()
-        session = _lock_session(booking.session_id)
-        booking = _load_booking(booking_id)
+        booking, session = _locked_booking(booking_id, actor)
         if booking.status != BookingStatus.CONFIRMED:
             raise TransferRefused("Only a confirmed place can be transferred")
         if now >= session.starts_at:
@@ -289,7 +361,7 @@ def transfer_booking(booking_id: int, actor: User, colleague_email: str, *,
                 "There is no account with that email address. Ask your colleague to register first"
             )
         if colleague.id == booking.user_id:
-            raise TransferRefused("You cannot transfer a place to the same person")
+            raise TransferRefused("You cannot transfer a place to the person who already holds it")
         if colleague.agency_id != booking.user.agency_id:
             raise TransferRefused("You can only transfer a place to a colleague from the same agency")
         if _active_booking(session.id, colleague.id) is not None:
@@ -314,20 +386,27 @@ def transfer_booking(booking_id: int, actor: User, colleague_email: str, *,
 
 def move_booking(booking_id: int, to_session_id: int, by: User, *, now: datetime | None = None,
                  overbook: bool = False) -> Booking:
-    """Move a booking to another session of any course (coordinators only)."""
+    """Move a booking to another session of any course (coordinators only).
+
+    The person gets a place on the target if one is free (or it is overbooked on purpose),
+    otherwise its waiting list; the place they leave is offered to the source's waiting list.
+    """
     now = now or utcnow()
     if not by.is_coordinator:
         raise NotAllowed("Only a coordinator can move a booking")
     with write_transaction():
         booking = _load_booking(booking_id)
         if booking.session_id == to_session_id:
-            raise InvalidTransition("The booking is already on that session")
+            raise MoveRefused("The booking is already on that session")
         # Lock both sessions in id order so two opposite moves cannot deadlock.
         locked = {sid: _lock_session(sid) for sid in sorted({booking.session_id, to_session_id})}
         source, target = locked[booking.session_id], locked[to_session_id]
         booking = _load_booking(booking_id)
         if not booking.can_become(BookingStatus.MOVED):
-            raise InvalidTransition("Only an active booking can be moved")
+            raise MoveRefused("Only a live booking or waiting list place can be moved")
+        if now >= source.starts_at:
+            # Its register belongs to the session it was for.
+            raise MoveRefused("You cannot move a booking once its session has started")
         _check_bookable(target, now, staff=True)
         booking.mark_moved(now)
         db.session.flush()
@@ -383,6 +462,38 @@ def active_booking(session_id: int, user: User) -> Booking | None:
     return _active_booking(session_id, user.id)
 
 
+def get_session(session_id: int) -> CourseSession | None:
+    """A session by id, or None."""
+    return db.session.get(CourseSession, session_id)
+
+
+@dataclass
+class SessionPage:
+    session: CourseSession
+    booking: Booking | None  # the viewer's live booking
+    position: int | None
+    refusal: DomainError | None  # why booking is not open, if it is not
+    show_joining_link: bool
+
+
+def session_page(session_id: int, viewer: User | None, now: datetime | None = None) -> SessionPage | None:
+    """What the public session page shows to `viewer` (None when signed out)."""
+    now = now or utcnow()
+    session = get_session(session_id)
+    if session is None:
+        return None
+    booking = None
+    if viewer is not None and viewer.is_authenticated:
+        booking = _active_booking(session.id, viewer.id)
+    return SessionPage(
+        session=session,
+        booking=booking,
+        position=waiting_list_position(booking) if booking else None,
+        refusal=booking_refusal(session, now),
+        show_joining_link=bool(session.online_link) and can_see_joining_link(session, viewer),
+    )
+
+
 @dataclass
 class MyTraining:
     upcoming: list[Booking]
@@ -398,7 +509,7 @@ def my_training(user: User, now: datetime | None = None) -> MyTraining:
         select(Booking)
         .join(Booking.session)
         .where(Booking.user_id == user.id)
-        .order_by(CourseSession.starts_at)
+        .order_by(CourseSession.starts_at, Booking.id)
     ).all()
     upcoming, waiting, offers, past = [], [], [], []
     waiting_ids = [b.id for b in rows if b.status == BookingStatus.WAITLISTED and b.session.starts_at > now]
@@ -433,10 +544,53 @@ def _positions(booking_ids: list[int]) -> dict[int, int]:
 
 
 def session_bookings(session_id: int) -> list[Booking]:
-    """All bookings of a session, live ones first, waiting list in order."""
+    """All bookings of a session in the order they were made."""
     return list(
         db.session.scalars(
             select(Booking).where(Booking.session_id == session_id).order_by(Booking.id)
         )
     )
 
+
+@dataclass
+class SessionBookings:
+    session: CourseSession
+    confirmed: list[Booking]
+    waiting: list[tuple[Booking, int]]  # with positions, first in the queue first
+    offers: list[Booking]
+    history: list[Booking]  # cancelled, withdrawn, declined, expired, transferred, moved
+
+
+def session_booking_lists(session_id: int) -> SessionBookings | None:
+    """A session's bookings grouped for its coordinator page."""
+    session = get_session(session_id)
+    if session is None:
+        return None
+    confirmed, waiting, offers, history = [], [], [], []
+    for b in session_bookings(session_id):
+        if b.status == BookingStatus.CONFIRMED:
+            confirmed.append(b)
+        elif b.status == BookingStatus.WAITLISTED:
+            waiting.append((b, len(waiting) + 1))
+        elif b.status == BookingStatus.OFFERED:
+            offers.append(b)
+        else:
+            history.append(b)
+    history.sort(key=lambda b: b.status_changed_at, reverse=True)
+    return SessionBookings(session, confirmed, waiting, offers, history)
+
+
+def move_targets(booking: Booking, now: datetime | None = None) -> list[CourseSession]:
+    """Sessions a booking can be moved to: upcoming, not cancelled, any course."""
+    now = now or utcnow()
+    return list(
+        db.session.scalars(
+            select(CourseSession)
+            .where(
+                CourseSession.status == SessionStatus.SCHEDULED,
+                CourseSession.starts_at > now,
+                CourseSession.id != booking.session_id,
+            )
+            .order_by(CourseSession.starts_at, CourseSession.id)
+        )
+    )

@@ -222,6 +222,14 @@ class CourseSession(db.Model):
     def has_started(self, now: datetime) -> bool:
         return now >= self.starts_at
 
+    def booking_closed(self, now: datetime) -> bool:
+        """People can no longer book themselves on (coordinators still can, before it starts)."""
+        return now >= self.booking_closes_at
+
+    @property
+    def venue_lines(self) -> list[str]:
+        return [line.strip() for line in (self.venue or "").splitlines() if line.strip()]
+
     def is_trainer(self, user: User) -> bool:
         return any(t.id == user.id for t in self.trainers)
 

@@ -1,16 +1,269 @@
-"""Catalogue pages (placeholder until the catalogue views are written)."""
-from flask import Blueprint, render_template
+"""Catalogue pages: the public catalogue and course pages, and the coordinators' catalogue management."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from ..auth import coordinator_required
+from ..db import utcnow
+from ..errors import DomainError
+from ..timeutil import format_datetime
+from . import services
+from .errors import InvalidDetails, SessionAlreadyCancelled, SessionNotEditable
+from .forms import CancelSessionForm, CatalogueFilterForm, CourseForm, SessionForm
 
 bp = Blueprint("catalogue", __name__)
 
 
-@bp.get("/")
-def index():
-    """The public catalogue of upcoming sessions."""
-    return render_template("catalogue/index.html")
+def _page_number() -> int:
+    """The ?page= asked for; anything unreadable is the first page (the service clamps the rest)."""
+    return request.args.get("page", default=1, type=int)
 
+
+def _pagination(page: services.Page, endpoint: str, **args) -> dict | None:
+    """govukPagination parameters for `page`, keeping `args` (the filters) in every link."""
+    if page.pages <= 1:
+        return None
+
+    def href(number: int) -> str:
+        return url_for(endpoint, **args, page=number)
+
+    wanted = {1, page.pages, page.number - 1, page.number, page.number + 1}
+    items: list[dict] = []
+    previous = 0
+    for number in sorted(n for n in wanted if 1 <= n <= page.pages):
+        if number - previous > 1:
+            items.append({"ellipsis": True})
+        items.append({"number": number, "href": href(number), "current": number == page.number})
+        previous = number
+    params: dict = {"items": items}
+    if page.has_previous:
+        params["previous"] = {"href": href(page.number - 1)}
+    if page.has_next:
+        params["next"] = {"href": href(page.number + 1)}
+    return params
+
+
+def _per_page() -> int:
+    return current_app.config["CATALOGUE_PAGE_SIZE"]
+
+
+# ---------------------------------------------------------------------------
+# Public pages
+# ---------------------------------------------------------------------------
+
+@bp.get("/")
+def index() -> str:
+    """The public catalogue of upcoming sessions, filtered and paginated."""
+    now = utcnow()
+    filter_form = CatalogueFilterForm(request.args, services.month_starts(now))
+    filters = filter_form.filters()
+    page = services.search_sessions(filters, page=_page_number(), per_page=_per_page(), now=now)
+    filter_args = filter_form.query_args(filters)
+    return render_template(
+        "catalogue/index.html",
+        filter_form=filter_form,
+        filtered=bool(filter_args),
+        page=page,
+        pagination=_pagination(page, "catalogue.index", **filter_args),
+        now=now,
+    )
+
+
+@bp.get("/courses/<int:course_id>")
+def course(course_id: int) -> str:
+    """A course's details, learning outcomes and upcoming sessions."""
+    now = utcnow()
+    found = services.get_course(course_id) or abort(404)
+    return render_template(
+        "catalogue/course.html",
+        course=found,
+        sessions=services.course_upcoming_sessions(course_id, now),
+        now=now,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Coordinators: home and courses
+# ---------------------------------------------------------------------------
 
 @bp.get("/manage/")
-def manage_index():
-    """The coordinators' management home."""
-    return render_template("catalogue/index.html")
+@coordinator_required
+def manage_index() -> str:
+    """The coordinators' home: where to go, and how full the upcoming sessions are."""
+    now = utcnow()
+    page = services.upcoming_sessions(page=_page_number(), per_page=_per_page(), now=now)
+    return render_template(
+        "catalogue/manage_index.html",
+        page=page,
+        pagination=_pagination(page, "catalogue.manage_index"),
+        now=now,
+    )
+
+
+@bp.get("/manage/courses")
+@coordinator_required
+def manage_courses() -> str:
+    """Every course, with its number of upcoming sessions."""
+    return render_template("catalogue/manage_courses.html", courses=services.courses_with_upcoming_counts(utcnow()))
+
+
+@bp.route("/manage/courses/new", methods=["GET", "POST"])
+@coordinator_required
+def course_new() -> str | Response:
+    """Add a course."""
+    form = CourseForm()
+    if form.validate_on_submit():
+        try:
+            created = services.create_course(current_user, form.details(), now=utcnow())
+        except InvalidDetails as err:
+            form.add_errors(err.errors)
+        else:
+            flash(f"Course added: {created.title}", "success")
+            return redirect(url_for("catalogue.manage_course", course_id=created.id))
+    return render_template("catalogue/course_form.html", form=form, course=None)
+
+
+@bp.route("/manage/courses/<int:course_id>/edit", methods=["GET", "POST"])
+@coordinator_required
+def course_edit(course_id: int) -> str | Response:
+    """Change a course's details."""
+    found = services.get_course(course_id) or abort(404)
+    form = CourseForm()
+    if request.method == "GET":
+        form.fill_from(found)
+    elif form.validate_on_submit():
+        try:
+            services.update_course(course_id, current_user, form.details(), now=utcnow())
+        except InvalidDetails as err:
+            form.add_errors(err.errors)
+        else:
+            flash("Course details saved", "success")
+            return redirect(url_for("catalogue.manage_course", course_id=course_id))
+    return render_template("catalogue/course_form.html", form=form, course=found)
+
+
+@bp.post("/manage/courses/<int:course_id>/duplicate")
+@coordinator_required
+def course_duplicate(course_id: int) -> Response:
+    """Copy a course and open the copy for editing."""
+    services.get_course(course_id) or abort(404)
+    try:
+        copy = services.duplicate_course(course_id, current_user, now=utcnow())
+    except DomainError as err:  # another coordinator took the copy's title at the same moment
+        flash(err.message)
+        return redirect(url_for("catalogue.manage_course", course_id=course_id))
+    flash("Course copied. Change the title and anything else that is different, then save", "success")
+    return redirect(url_for("catalogue.course_edit", course_id=copy.id))
+
+
+@bp.get("/manage/courses/<int:course_id>")
+@coordinator_required
+def manage_course(course_id: int) -> str:
+    """A course and all its sessions, upcoming and past."""
+    now = utcnow()
+    found = services.get_course(course_id) or abort(404)
+    return render_template(
+        "catalogue/manage_course.html",
+        course=found,
+        sessions=services.course_sessions(course_id, now),
+        now=now,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Coordinators: sessions
+# ---------------------------------------------------------------------------
+
+@bp.route("/manage/courses/<int:course_id>/sessions/new", methods=["GET", "POST"])
+@coordinator_required
+def session_new(course_id: int) -> str | Response:
+    """Schedule a session of a course (?copy=<session id> pre-fills it from another)."""
+    found = services.get_course(course_id) or abort(404)
+    form = SessionForm()
+    copied_from = None
+    draft_trainers: tuple[int, ...] = ()
+    if request.method == "GET" and (copy_id := request.args.get("copy", type=int)) is not None:
+        copied_from = services.get_session(copy_id)
+        if copied_from is None or copied_from.course_id != course_id:
+            abort(404)
+        draft = services.duplicate_session(copy_id, current_user, now=utcnow())
+        draft_trainers = draft.trainer_ids
+        form.fill_from_draft(draft)
+    form.set_trainer_choices(services.trainers(include=draft_trainers))
+    if form.validate_on_submit():
+        try:
+            created = services.create_session(course_id, current_user, form.details(), now=utcnow())
+        except InvalidDetails as err:
+            form.add_errors(err.errors)
+        else:
+            flash(f"Session added: {format_datetime(created.starts_at)}", "success")
+            return redirect(url_for("catalogue.manage_course", course_id=course_id))
+    return render_template("catalogue/session_form.html", form=form, course=found, session=None,
+                           copied_from=copied_from)
+
+
+@bp.route("/manage/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@coordinator_required
+def session_edit(session_id: int) -> str | Response:
+    """Change a scheduled session that has not started."""
+    found = services.get_session(session_id) or abort(404)
+    try:
+        services.check_editable(found, utcnow())
+    except SessionNotEditable as err:
+        flash(err.message)
+        return redirect(url_for("catalogue.manage_course", course_id=found.course_id))
+    form = SessionForm()
+    form.set_trainer_choices(services.trainers(include=[t.id for t in found.trainers]))
+    if request.method == "GET":
+        form.fill_from(found)
+    elif form.validate_on_submit():
+        try:
+            services.update_session(session_id, current_user, form.details(), now=utcnow())
+        except InvalidDetails as err:
+            form.add_errors(err.errors)
+        except DomainError as err:
+            flash(err.message)
+            return redirect(url_for("catalogue.manage_course", course_id=found.course_id))
+        else:
+            flash("Session details saved", "success")
+            return redirect(url_for("catalogue.manage_course", course_id=found.course_id))
+    return render_template("catalogue/session_form.html", form=form, course=found.course, session=found,
+                           copied_from=None)
+
+
+@bp.post("/manage/sessions/<int:session_id>/duplicate")
+@coordinator_required
+def session_duplicate(session_id: int) -> Response:
+    """Open a new session of the same course pre-filled from this one, for a new date."""
+    found = services.get_session(session_id) or abort(404)
+    return redirect(url_for("catalogue.session_new", course_id=found.course_id, copy=found.id))
+
+
+@bp.route("/manage/sessions/<int:session_id>/cancel", methods=["GET", "POST"])
+@coordinator_required
+def session_cancel(session_id: int) -> str | Response:
+    """Confirm, with a reason, and cancel a session; its bookings are released."""
+    now = utcnow()
+    found = services.get_session(session_id) or abort(404)
+    back = url_for("catalogue.manage_course", course_id=found.course_id)
+    if found.is_cancelled:
+        flash(SessionAlreadyCancelled.message)
+        return redirect(back)
+    if found.has_started(now):
+        flash("You cannot cancel a session that has already started")
+        return redirect(back)
+    form = CancelSessionForm()
+    if form.validate_on_submit():
+        try:
+            services.cancel_session(session_id, current_user, form.reason.data, now=now)
+        except InvalidDetails as err:
+            form.add_errors(err.errors)
+        except DomainError as err:
+            flash(err.message)
+            return redirect(back)
+        else:
+            flash("Session cancelled. Everyone booked or waiting has had their place released", "success")
+            return redirect(back)
+    return render_template("catalogue/session_cancel.html", form=form, session=found, now=now)

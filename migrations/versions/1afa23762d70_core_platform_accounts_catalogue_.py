@@ -1,8 +1,8 @@
 """core platform: accounts, catalogue, booking, attendance
 
-Revision ID: e236bf48fb89
+Revision ID: 1afa23762d70
 Revises: 
-Create Date: 2026-11-25 21:26:57.270645
+Create Date: 2026-11-25 21:53:58.338652
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import training.db
 
 
 # revision identifiers, used by Alembic.
-revision = 'e236bf48fb89'
+revision = '1afa23762d70'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -169,7 +169,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['session_id'], ['course_sessions.id'], name=op.f('fk_attendances_session_id_course_sessions')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_attendances_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_attendances')),
-    sa.UniqueConstraint('booking_id', name=op.f('uq_attendances_booking_id'))
+    sa.UniqueConstraint('booking_id', name=op.f('uq_attendances_booking_id')),
+    sa.UniqueConstraint('session_id', 'user_id', name='uq_attendances_session_id_user_id')
     )
     with op.batch_alter_table('attendances', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_attendances_agency_id'), ['agency_id'], unique=False)

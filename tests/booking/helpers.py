@@ -1,0 +1,50 @@
+"""Shared helpers for the booking tests."""
+from __future__ import annotations
+
+from sqlalchemy import event, func, select
+
+from training.booking.models import Booking, BookingStatus
+from training.catalogue.models import CourseSession
+from training.extensions import db
+
+
+def reload(obj):
+    """The object as the database now has it (ending any read transaction, whose snapshot
+    could predate writes made by other connections)."""
+    db.session.commit()
+    return db.session.get(type(obj), obj.id)
+
+
+def status_of(booking: Booking) -> BookingStatus:
+    return reload(booking).status
+
+
+def assert_places_consistent(session_id: int) -> int:
+    """places_taken equals the count of confirmed and offered bookings; returns it."""
+    db.session.commit()
+    counted = db.session.scalar(
+        select(func.count(Booking.id)).where(
+            Booking.session_id == session_id,
+            Booking.status.in_([BookingStatus.CONFIRMED.value, BookingStatus.OFFERED.value]),
+        )
+    )
+    stored = db.session.get(CourseSession, session_id).places_taken
+    assert stored == counted, f"places_taken {stored} but {counted} places held"
+    return stored
+
+
+class QueryCounter:
+    """Counts SQL statements sent to the database while active."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def _count(self, *_args, **_kwargs) -> None:
+        self.count += 1
+
+    def __enter__(self) -> "QueryCounter":
+        event.listen(db.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        event.remove(db.engine, "before_cursor_execute", self._count)

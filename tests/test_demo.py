@@ -1,0 +1,354 @@
+"""The demo-data command: a realistic, consistent partnership that the services accept."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import event, func, select
+
+from tests.factories import AgencyFactory
+from training.accounts.models import Agency, Role, Sector, User
+from training.attendance.models import Attendance, AttendanceOutcome, Register
+from training.booking.models import ACTIVE_STATUSES, Booking, BookingStatus
+from training.booking.services import (
+    accept_offer,
+    cancellation_deadline,
+    expire_offers,
+    my_training,
+    transfer_booking,
+    waiting_list_position,
+)
+from training.catalogue.models import Course, CourseFormat, CourseSession, Level, SessionStatus
+from training.catalogue.services import default_booking_close
+from training.db import UTCDateTime, utcnow
+from training.demo import (
+    COLLEAGUE_EMAIL,
+    COORDINATOR_EMAIL,
+    DEMO_PASSWORD,
+    PROFESSIONAL_EMAIL,
+    TRAINER_EMAIL,
+    load_demo_data,
+)
+from training.extensions import db
+from training.timeutil import is_working_day, to_london
+
+LONDON_STARTS = {time(9, 30), time(10, 0), time(13, 30), time(14, 0)}
+
+
+@pytest.fixture
+def demo(runner):
+    """The demo loaded through the command, as `make run` does."""
+    result = runner.invoke(args=["demo-data"])
+    assert result.exit_code == 0, result.output
+    assert "Loaded demo data" in result.output
+    db.session.expire_all()
+    return result
+
+
+def _user(email: str) -> User:
+    return db.session.scalar(select(User).where(User.email == email))
+
+
+def _sessions() -> list[CourseSession]:
+    return list(db.session.scalars(select(CourseSession).order_by(CourseSession.starts_at)))
+
+
+def _row_counts() -> dict[str, int]:
+    return {t.name: db.session.scalar(select(func.count()).select_from(t)) for t in db.metadata.sorted_tables}
+
+
+def _open_register(trainer: User, now: datetime) -> CourseSession:
+    """The one session of `trainer` that has started and whose register is not complete."""
+    completed = {r.session_id for r in db.session.scalars(select(Register)) if r.is_complete}
+    [session] = [s for s in _sessions() if s.is_trainer(trainer) and s.has_started(now) and s.id not in completed]
+    return session
+
+
+def _days_apart(session: CourseSession, now: datetime) -> str:
+    started_on, today = to_london(session.starts_at).date(), to_london(now).date()
+    if started_on == today:
+        return "same day"
+    between = [started_on + timedelta(days=n) for n in range(1, (today - started_on).days)]
+    if started_on < today and not any(is_working_day(day) for day in between):
+        return "last working day"
+    return f"{started_on} is too long before {today}"
+
+
+def test_agencies_cover_every_sector(demo):
+    agencies = db.session.scalars(select(Agency)).all()
+    assert 25 <= len(agencies) <= 35
+    assert {a.sector for a in agencies} == set(Sector)
+    staffed = set(db.session.scalars(select(User.agency_id).distinct()))
+    assert staffed == {a.id for a in agencies}
+
+
+def test_courses_are_complete_catalogue_entries(demo):
+    courses = db.session.scalars(select(Course)).all()
+    assert 22 <= len(courses) <= 28
+    for course in courses:
+        assert len(course.summary) > 100, course.title
+        assert 3 <= len(course.outcomes) <= 5, course.title
+        assert course.themes, course.title
+        assert course.duration_minutes > 0
+        assert course.refresher_months is None or course.refresher_months > 0
+    assert {Level.LEVEL_1, Level.LEVEL_2, Level.LEVEL_3, Level.DSL, Level.SPECIALIST} <= {c.level for c in courses}
+    assert {CourseFormat.FACE_TO_FACE, CourseFormat.VIRTUAL, CourseFormat.WORKSHOP} <= {c.format for c in courses}
+
+
+def test_people_and_demo_accounts(demo):
+    people = db.session.scalars(select(User)).all()
+    assert 150 <= len(people) <= 260
+    assert all(p.has_role(Role.PROFESSIONAL) for p in people)
+    coordinator, trainer = _user(COORDINATOR_EMAIL), _user(TRAINER_EMAIL)
+    professional, colleague = _user(PROFESSIONAL_EMAIL), _user(COLLEAGUE_EMAIL)
+    assert coordinator.roles == {Role.PROFESSIONAL, Role.COORDINATOR}
+    assert trainer.roles == {Role.PROFESSIONAL, Role.TRAINER}
+    assert professional.roles == {Role.PROFESSIONAL}
+    assert colleague.agency_id == professional.agency_id  # so a place can be transferred
+    for account in (coordinator, trainer, professional, colleague):
+        assert account.check_password(DEMO_PASSWORD)
+        assert not account.check_password(DEMO_PASSWORD.upper())
+    assert [p for p in people if p.is_coordinator] == [coordinator]
+    assert sum(p.is_trainer for p in people) >= 8
+    # Hashed once: every account shares the one hash.
+    assert len({p.password_hash for p in people}) == 1
+    assert len({p.email for p in people}) == len(people)
+
+
+def test_a_year_of_past_sessions_with_completed_registers(demo):
+    now = utcnow()
+    past = [s for s in _sessions() if s.ends_at < now]
+    assert len(past) >= 40
+    assert now - past[0].starts_at > timedelta(days=300)
+    assert now - past[0].starts_at < timedelta(days=372)
+    registers = {r.session_id: r for r in db.session.scalars(select(Register))}
+    # All but the demo trainer's latest session, whose register is still to take.
+    assert len([s for s in past if s.id not in registers]) <= 1
+    past = [s for s in past if s.id in registers]
+    attendances = db.session.scalars(select(Attendance)).all()
+    by_session = Counter(a.session_id for a in attendances)
+    for session in past:
+        assert registers[session.id].is_complete
+        assert registers[session.id].completed_at >= session.ends_at
+        assert by_session[session.id] > 0
+    outcomes = Counter(a.outcome for a in attendances)
+    assert outcomes[AttendanceOutcome.ATTENDED] > outcomes[AttendanceOutcome.DID_NOT_ATTEND] > 0
+    assert outcomes[AttendanceOutcome.PARTIAL] > 0
+    walk_ins = [a for a in attendances if a.walk_in]
+    assert walk_ins and all(a.booking_id is None for a in walk_ins)
+    assert any(a.user_id is None for a in walk_ins)  # someone without an account
+    # Every confirmed place on a past session has exactly one register entry, in the person's agency.
+    booked = {a.booking_id: a for a in attendances if a.booking_id is not None}
+    past_ids = {s.id for s in past}
+    confirmed = db.session.scalars(
+        select(Booking).where(Booking.session_id.in_(past_ids), Booking.status == BookingStatus.CONFIRMED)
+    ).all()
+    assert {b.id for b in confirmed} == set(booked)
+    assert all(booked[b.id].agency_id == b.user.agency_id for b in confirmed)
+    late = db.session.scalars(select(Booking).where(Booking.status == BookingStatus.LATE_CANCELLED)).all()
+    assert 0 < len(late) < len(confirmed) / 10
+
+
+def test_a_term_of_upcoming_sessions_in_every_state(demo):
+    now = utcnow()
+    upcoming = [s for s in _sessions() if s.starts_at > now]
+    assert 20 <= len(upcoming) <= 35
+    assert all(s.starts_at - now < timedelta(days=125) for s in upcoming)
+    live = [s for s in upcoming if s.status == SessionStatus.SCHEDULED]
+    virtual = [s for s in live if s.online_link]
+    assert virtual and all(s.online_link.startswith("https://") for s in virtual)
+    assert all(s.course.format == CourseFormat.VIRTUAL and s.venue is None for s in virtual)
+    assert all(s.venue for s in live if not s.online_link)
+    assert len([s for s in live if 1 <= s.places_left <= 2]) >= 2
+    [cancelled] = [s for s in upcoming if s.status == SessionStatus.CANCELLED]
+    assert cancelled.cancellation_reason and cancelled.cancelled_at < now
+    assert cancelled.places_taken == 0
+    released = db.session.scalars(select(Booking).where(Booking.session_id == cancelled.id)).all()
+    assert released and {b.status for b in released} <= {BookingStatus.SESSION_CANCELLED, BookingStatus.CANCELLED}
+    assert BookingStatus.SESSION_CANCELLED in {b.status for b in released}
+
+
+def test_full_session_has_an_ordered_waiting_list(demo):
+    waiting = db.session.scalars(
+        select(Booking).where(Booking.status == BookingStatus.WAITLISTED).order_by(Booking.id)
+    ).all()
+    with_offers = set(
+        db.session.scalars(select(Booking.session_id).where(Booking.status == BookingStatus.OFFERED))
+    )
+    [full_id] = {b.session_id for b in waiting} - with_offers
+    full = db.session.get(CourseSession, full_id)
+    assert full.is_full and full.status == SessionStatus.SCHEDULED
+    queue = [b for b in waiting if b.session_id == full_id]
+    assert len(queue) >= 3
+    assert [waiting_list_position(b) for b in queue] == list(range(1, len(queue) + 1))
+    assert [b.queued_at for b in queue] == sorted(b.queued_at for b in queue)
+    confirmed = db.session.scalars(
+        select(Booking).where(Booking.session_id == full_id, Booking.status == BookingStatus.CONFIRMED)
+    ).all()
+    # The queue formed after the places had gone.
+    assert max(b.created_at for b in confirmed) < min(b.created_at for b in queue)
+
+
+def test_places_taken_matches_the_bookings_of_every_session(demo):
+    held = dict(db.session.execute(
+        select(Booking.session_id, func.count()).where(Booking.holds_place).group_by(Booking.session_id)
+    ).all())
+    sessions = _sessions()
+    assert sessions
+    for session in sessions:
+        assert session.places_taken == held.get(session.id, 0), session.id
+        assert session.places_taken <= session.capacity
+    active = Counter(
+        (b.session_id, b.user_id) for b in db.session.scalars(select(Booking).where(Booking.is_active))
+    )
+    assert max(active.values()) == 1
+
+
+def test_demo_professional_has_training_in_every_state(demo):
+    now = utcnow()
+    professional = _user(PROFESSIONAL_EMAIL)
+    training = my_training(professional, now)
+    assert len(training.upcoming) >= 2
+    assert any(now >= cancellation_deadline(b.session) for b in training.upcoming)  # a late one to try
+    assert [position for _b, position in training.waiting] == [2]
+    assert len(training.offers) == 1
+    assert len(training.past) >= 3
+    assert expire_offers(now) == 0  # the offer is open, not already lapsed
+    # The services accept the demo's state: the offer can be taken up and a place transferred.
+    offer = training.offers[0]
+    assert accept_offer(offer.id, professional, now=now).status == BookingStatus.CONFIRMED
+    transferred = transfer_booking(training.upcoming[-1].id, professional, COLLEAGUE_EMAIL, now=now)
+    assert transferred.user.email == COLLEAGUE_EMAIL
+
+
+def test_demo_trainer_has_a_register_to_take_and_sessions_ahead(demo):
+    now = utcnow()
+    trainer = _user(TRAINER_EMAIL)
+    mine = [s for s in _sessions() if s.is_trainer(trainer)]
+    open_register = _open_register(trainer, now)
+    assert _days_apart(open_register, now) in ("same day", "last working day")
+    assert open_register.status == SessionStatus.SCHEDULED
+    assert open_register.places_taken > 0
+    assert not db.session.scalar(select(func.count()).select_from(Attendance)
+                                 .where(Attendance.session_id == open_register.id))
+    assert len([s for s in mine if s.starts_at > now and not s.is_cancelled]) >= 3
+    assert len([s for s in mine if s.ends_at < now]) >= 5
+
+
+def test_sessions_run_at_london_wall_clock_times(demo):
+    sessions = _sessions()
+    assert {to_london(s.starts_at).time() for s in sessions} <= LONDON_STARTS
+    # Both sides of the clock changes: a London time stored unconverted would break the line above.
+    assert {to_london(s.starts_at).utcoffset() for s in sessions} == {timedelta(0), timedelta(hours=1)}
+    for session in sessions:
+        assert session.ends_at - session.starts_at == timedelta(minutes=session.course.duration_minutes)
+        assert session.booking_closes_at == default_booking_close(session.starts_at)  # as the catalogue sets it
+        assert to_london(session.starts_at).weekday() < 5
+
+
+def test_every_stored_datetime_is_aware_utc_and_in_order(demo):
+    now = utcnow()
+    checked = 0
+    for table in db.metadata.sorted_tables:
+        for column in table.columns:
+            if isinstance(column.type, UTCDateTime):
+                for value in db.session.scalars(select(column).where(column.isnot(None))):
+                    assert value.tzinfo is not None and value.utcoffset() == timedelta(0), column
+                    assert value < now + timedelta(days=130), column
+                    checked += 1
+    assert checked > 5000
+    for booking in db.session.scalars(select(Booking)):
+        assert booking.created_at <= booking.status_changed_at <= now
+        assert booking.created_at < booking.session.starts_at
+        assert booking.user.created_at < booking.created_at
+
+
+def test_loads_without_a_query_per_row(runner):
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        result = runner.invoke(args=["demo-data"])
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(func.count()).select_from(Booking)) > 1000
+    # Only inserts scale with the data: nothing is looked up or updated row by row.
+    others = [s for s in statements if not s.lstrip().upper().startswith("INSERT")]
+    assert len(others) < 15, others
+
+
+def test_if_empty_loads_into_an_empty_database(runner):
+    result = runner.invoke(args=["demo-data", "--if-empty"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(func.count()).select_from(Agency)) >= 25
+
+
+def test_if_empty_second_run_changes_nothing(demo, runner):
+    before = _row_counts()
+    result = runner.invoke(args=["demo-data", "--if-empty"])
+    assert result.exit_code == 0, result.output
+    assert "not loaded" in result.output
+    assert _row_counts() == before
+
+
+def test_refuses_a_database_already_in_use(runner):
+    AgencyFactory(name="Real agency")
+    before = _row_counts()
+    result = runner.invoke(args=["demo-data"])
+    assert result.exit_code == 1
+    assert "already has agencies" in result.output
+    assert _row_counts() == before
+
+
+def test_refuses_to_load_in_production(app, runner, monkeypatch):
+    monkeypatch.setitem(app.config, "ENV_NAME", "production")
+    result = runner.invoke(args=["demo-data", "--if-empty"])
+    assert result.exit_code == 1
+    assert "production" in result.output
+    assert db.session.scalar(select(func.count()).select_from(Agency)) == 0
+
+
+def _fingerprint() -> tuple:
+    sessions = tuple(
+        (s.course.title, s.starts_at, s.capacity, s.places_taken, s.status, s.venue, s.online_link)
+        for s in _sessions()
+    )
+    people = tuple(sorted((u.email, u.name, u.agency.name, u.job_title) for u in db.session.scalars(select(User))))
+    bookings = tuple(sorted(
+        (b.session.course.title, b.session.starts_at, b.user.email, b.status, b.created_at)
+        for b in db.session.scalars(select(Booking))
+    ))
+    return sessions, people, bookings
+
+
+def test_same_day_loads_are_identical(app):
+    now = datetime(2026, 3, 27, 11, 0, tzinfo=UTC)  # the Friday before the clocks go forward
+    load_demo_data(now=now)
+    first = _fingerprint()
+    db.session.remove()
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
+    load_demo_data(now=now)
+    assert _fingerprint() == first
+    assert {status for *_rest, status, _at in first[2]} >= set(ACTIVE_STATUSES)
+
+
+@pytest.mark.parametrize("now", [
+    datetime(2026, 3, 29, 1, 30, tzinfo=UTC),  # the night the clocks go forward
+    datetime(2026, 4, 6, 8, 0, tzinfo=UTC),  # Easter Monday morning, after a four-day weekend
+    datetime(2026, 12, 24, 9, 0, tzinfo=UTC),  # Christmas Eve, before the morning session has begun
+])
+def test_demo_states_whatever_the_date(now):
+    load_demo_data(now=now)
+    training = my_training(_user(PROFESSIONAL_EMAIL), now)
+    assert [position for _b, position in training.waiting] == [2]
+    assert len(training.offers) == 1 and expire_offers(now) == 0
+    assert any(now >= cancellation_deadline(b.session) for b in training.upcoming)
+    # None of these is after 10:30am on a working day, so the session began on an earlier day.
+    assert _days_apart(_open_register(_user(TRAINER_EMAIL), now), now) == "last working day"
