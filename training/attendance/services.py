@@ -18,6 +18,7 @@ from sqlalchemy.orm import defaultload, joinedload, lazyload
 from ..accounts.models import Agency, User
 from ..booking.models import Booking, BookingStatus
 from ..catalogue.models import Course, CourseSession, session_trainers
+from ..catalogue.services import lock_session
 from ..db import utcnow, write_transaction
 from ..extensions import db
 from ..timeutil import format_date, format_time
@@ -106,16 +107,7 @@ def _check_can_edit(session: CourseSession, register: Register | None, actor: Us
 def _lock_session(session_id: int) -> CourseSession:
     if not _is_id(session_id):
         raise LookupError(session_id)
-    stmt = (
-        select(CourseSession)
-        .where(CourseSession.id == session_id)
-        .with_for_update(of=CourseSession)
-        .execution_options(populate_existing=True)
-    )
-    session = db.session.execute(stmt).unique().scalar_one_or_none()
-    if session is None:
-        raise LookupError(session_id)
-    return session
+    return lock_session(session_id)
 
 
 def _register(session_id: int) -> Register | None:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from ..accounts.models import User
 from ..catalogue import signals
 from ..catalogue.models import CourseSession, SessionStatus
+from ..catalogue.services import lock_session
 from ..db import utcnow, write_transaction
 from ..errors import DomainError
 from ..extensions import db
@@ -90,21 +91,6 @@ def can_see_joining_link(session: CourseSession, user: User | None) -> bool:
 # Helpers that run inside a write transaction
 # ---------------------------------------------------------------------------
 
-def _lock_session(session_id: int) -> CourseSession:
-    # OF course_sessions: the eager join to courses must not lock the course row as well, or
-    # every session of a course would queue behind each other and opposite moves could deadlock.
-    stmt = (
-        select(CourseSession)
-        .where(CourseSession.id == session_id)
-        .with_for_update(of=CourseSession)
-        .execution_options(populate_existing=True)
-    )
-    session = db.session.execute(stmt).unique().scalar_one_or_none()
-    if session is None:
-        raise LookupError(session_id)
-    return session
-
-
 def _load_booking(booking_id: int) -> Booking:
     booking = db.session.get(Booking, booking_id, populate_existing=True)
     if booking is None:
@@ -121,7 +107,7 @@ def _locked_booking(booking_id: int, actor: User) -> tuple[Booking, CourseSessio
     booking = _load_booking(booking_id)
     if not _may_manage(actor, booking):
         raise NotAllowed()
-    session = _lock_session(booking.session_id)
+    session = lock_session(booking.session_id)
     # Another request may have changed it while we waited for the lock.
     return _load_booking(booking_id), session
 
@@ -241,7 +227,7 @@ def book_place(session_id: int, user: User, *, by: User | None = None, now: date
     if not user.active:
         raise NotAllowed("This account has been deactivated")
     with write_transaction():
-        session = _lock_session(session_id)
+        session = lock_session(session_id)
         _check_bookable(session, now, staff=staff)
         booking = _place_or_queue(session, user, by, now, overbook)
     return booking
@@ -337,7 +323,7 @@ def expire_offers(now: datetime | None = None) -> int:
     expired = 0
     for session_id in session_ids:
         with write_transaction():
-            session = _lock_session(session_id)
+            session = lock_session(session_id)
             expired += len(_release_expired_offers(session, now))
             _offer_freed_places(session, now)
     return expired
@@ -399,7 +385,7 @@ def move_booking(booking_id: int, to_session_id: int, by: User, *, now: datetime
         if booking.session_id == to_session_id:
             raise MoveRefused("The booking is already on that session")
         # Lock both sessions in id order so two opposite moves cannot deadlock.
-        locked = {sid: _lock_session(sid) for sid in sorted({booking.session_id, to_session_id})}
+        locked = {sid: lock_session(sid) for sid in sorted({booking.session_id, to_session_id})}
         source, target = locked[booking.session_id], locked[to_session_id]
         booking = _load_booking(booking_id)
         if not booking.can_become(BookingStatus.MOVED):

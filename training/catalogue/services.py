@@ -375,8 +375,13 @@ def _copy_title(title: str) -> str:
 # Sessions
 # ---------------------------------------------------------------------------
 
-def _lock_session(session_id: int) -> CourseSession:
-    """The session row, locked against bookings landing while we check its capacity."""
+def lock_session(session_id: int) -> CourseSession:
+    """The session row, locked for the rest of the write transaction (LookupError if absent).
+
+    Every change that depends on a session's capacity or bookings takes this lock first:
+    FOR UPDATE on PostgreSQL (OF course_sessions, so the eager join does not lock the course
+    row too); on SQLite the write transaction's BEGIN IMMEDIATE already serialises writers.
+    """
     stmt = (
         select(CourseSession)
         .where(CourseSession.id == session_id)
@@ -433,7 +438,7 @@ def update_session(session_id: int, actor: User, details: SessionDetails, *,
     _require_coordinator(actor)
     now = now or utcnow()
     with write_transaction():
-        session = _lock_session(session_id)
+        session = lock_session(session_id)
         _check_editable(session, now)
         problems = _session_problems(details, session.course, now, current=session)
         if problems:
@@ -473,7 +478,7 @@ def cancel_session(session_id: int, actor: User, reason: str, *, now: datetime |
     if len(reason) > TEXT_MAX_LENGTH:
         raise InvalidDetails({"reason": f"Reason must be {TEXT_MAX_LENGTH:,} characters or fewer"})
     with write_transaction():
-        session = _lock_session(session_id)
+        session = lock_session(session_id)
         if not session.is_cancelled and session.has_started(now):
             raise SessionNotEditable("You cannot cancel a session that has already started")
         session.cancel(now, reason)
