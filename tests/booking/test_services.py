@@ -23,6 +23,7 @@ from training.booking.errors import (
 from training.booking.models import Booking, BookingStatus
 from training.catalogue import signals
 from training.catalogue.models import CourseSession
+from training.catalogue.services import lock_session
 from training.db import utcnow, write_transaction
 from training.extensions import db
 
@@ -652,7 +653,7 @@ def test_cancelling_a_session_releases_every_live_booking():
     assert earlier == [S.CANCELLED, S.CONFIRMED, S.OFFERED, S.WAITLISTED]
     now = utcnow()
     with write_transaction():
-        locked = services._lock_session(session.id)
+        locked = lock_session(session.id)
         locked.cancel(now, "Trainer unwell")
         signals.session_cancelled.send(locked, now=now)
     assert [status_of(b) for b in (b1, b2, b3, b4)] == [
@@ -668,7 +669,7 @@ def test_a_rolled_back_session_cancellation_keeps_the_bookings():
     booking = services.book_place(session.id, person)
     with pytest.raises(RuntimeError):
         with write_transaction():
-            locked = services._lock_session(session.id)
+            locked = lock_session(session.id)
             locked.cancel(utcnow(), "Mistake")
             signals.session_cancelled.send(locked, now=utcnow())
             raise RuntimeError("the catalogue's transaction failed")
@@ -681,7 +682,7 @@ def test_raising_capacity_offers_the_new_places_in_order():
     _, (held, q1, q2, q3) = _fill(session, 4)
     now = utcnow()
     with write_transaction():
-        locked = services._lock_session(session.id)
+        locked = lock_session(session.id)
         locked.capacity = 3
         signals.capacity_raised.send(locked, now=now)
     assert [status_of(b) for b in (q1, q2, q3)] == [S.OFFERED, S.OFFERED, S.WAITLISTED]
