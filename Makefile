@@ -6,13 +6,13 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 GOVUK := node_modules/govuk-frontend/dist/govuk
 
-.PHONY: run test install assets browser migrate demo bench clean check
+.PHONY: run test install assets browser pdf-libs migrate demo bench clean
 
-run: install assets migrate
+run: install assets pdf-libs migrate
 	$(FLASK) demo-data --if-empty
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install assets browser
+test: install assets browser pdf-libs
 	@# Migrations must build exactly what the models describe (also tested on both databases).
 	rm -f instance/db-check.sqlite && mkdir -p instance
 	DATABASE_URL=sqlite:///$(CURDIR)/instance/db-check.sqlite $(FLASK) db upgrade
@@ -54,6 +54,12 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "Installing Chromium with apt-get"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation >/dev/null; }
+
+# WeasyPrint renders PDFs with Pango; the fonts give certificates a consistent face.
+pdf-libs:
+	@ldconfig -p | grep -q libpango-1.0 && ldconfig -p | grep -q libpangoft2-1.0 && fc-list 2>/dev/null | grep -qi liberation || { \
+	  echo "Installing Pango and fonts for PDFs with apt-get"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-liberation >/dev/null; }
 
 migrate: install
 	mkdir -p instance

@@ -38,6 +38,13 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         "OFFER_HOURS": int(env.get("OFFER_HOURS", "48")),
         "CATALOGUE_PAGE_SIZE": int(env.get("CATALOGUE_PAGE_SIZE", "10")),
         "PEOPLE_PAGE_SIZE": int(env.get("PEOPLE_PAGE_SIZE", "25")),
+        # Evaluation and certificates (London model).
+        "FOLLOW_UP_WEEKS": int(env.get("FOLLOW_UP_WEEKS", "6")),
+        "CERTIFICATE_REQUIRES_EVALUATION": _bool(env.get("CERTIFICATE_REQUIRES_EVALUATION"), True),
+        # A session or course is flagged for review when this share of its overall ratings
+        # is Satisfactory or Poor, once it has at least REVIEW_MIN_RESPONSES ratings.
+        "REVIEW_THRESHOLD_PERCENT": int(env.get("REVIEW_THRESHOLD_PERCENT", "25")),
+        "REVIEW_MIN_RESPONSES": int(env.get("REVIEW_MIN_RESPONSES", "3")),
         "MIN_PASSWORD_LENGTH": int(env.get("MIN_PASSWORD_LENGTH", "12")),
         "PASSWORD_HASH_METHOD": env.get("PASSWORD_HASH_METHOD", "scrypt"),
     }

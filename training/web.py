@@ -131,8 +131,11 @@ def register_blueprints(app: Flask) -> None:
     from .attendance.views import bp as attendance_bp
     from .booking.views import bp as booking_bp
     from .catalogue.views import bp as catalogue_bp
+    from .certificates.views import bp as certificates_bp
+    from .evaluation.results_views import bp as results_bp
+    from .evaluation.views import bp as evaluation_bp
 
-    for bp in (catalogue_bp, accounts_bp, booking_bp, attendance_bp):
+    for bp in (catalogue_bp, accounts_bp, booking_bp, attendance_bp, evaluation_bp, results_bp, certificates_bp):
         app.register_blueprint(bp)
 
 

@@ -1,0 +1,4 @@
+"""Certificates (placeholder)."""
+from flask import Blueprint
+
+bp = Blueprint("certificates", __name__)

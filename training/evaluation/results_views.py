@@ -1,0 +1,4 @@
+"""Evaluation results and quality reviews (placeholder)."""
+from flask import Blueprint
+
+bp = Blueprint("evaluation_results", __name__)

@@ -1,0 +1,4 @@
+"""Evaluation forms (placeholder)."""
+from flask import Blueprint
+
+bp = Blueprint("evaluation", __name__)
