@@ -53,8 +53,10 @@ def test_register_find_book_see_in_my_training_and_cancel(page):
     assert_accessible(page)  # the booking page
 
     page.get_by_role("navigation", name="Menu").get_by_role("link", name="My training").click()
-    upcoming = page.locator("table", has_text="Recognising and responding to neglect")
+    upcoming = page.get_by_role("table", name="Upcoming courses")
     expect(upcoming).to_contain_text("Booked")
+    # Booking opens the before-course evaluation (London model, stage 1).
+    expect(page.get_by_role("table", name="Evaluation forms to fill in")).to_contain_text("Before the course")
     assert_accessible(page)  # My training
 
     upcoming.get_by_role("link", name="Recognising and responding to neglect").click()
