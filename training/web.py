@@ -58,6 +58,7 @@ def _navigation() -> list[dict]:
         items.append({"text": "My training", "href": url_for("booking.my_training")})
         if current_user.has_role(Role.TRAINER) or current_user.has_role(Role.COORDINATOR):
             items.append({"text": "My sessions", "href": url_for("attendance.my_sessions")})
+            items.append({"text": "Results", "href": url_for("evaluation_results.index")})
         if current_user.has_role(Role.COORDINATOR):
             items.append({"text": "Manage", "href": url_for("catalogue.manage_index")})
         items.append({"text": "Your account", "href": url_for("accounts.account")})
