@@ -68,8 +68,11 @@ migrate: install
 demo: migrate
 	$(FLASK) demo-data
 
-bench: install assets
+# Pages under load (SQLite, and PostgreSQL when TEST_DATABASE_URL or BENCH_DATABASE_URL is set),
+# then certificates; figures go to bench/results/.
+bench: install assets pdf-libs
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.certificates
 
 clean:
 	rm -rf $(VENV) node_modules static/css static/govuk instance

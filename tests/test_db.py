@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import event, select
 
-from tests.factories import AgencyFactory, SessionFactory
+from tests.factories import SessionFactory
 from training.accounts.models import Agency, Sector
 from training.catalogue.models import CourseSession
 from training.db import write_transaction

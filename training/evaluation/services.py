@@ -20,11 +20,10 @@ from ..attendance.models import Attendance, AttendanceOutcome
 from ..booking.models import ACTIVE_STATUSES, Booking
 from ..catalogue.models import Course, CourseSession, SessionStatus
 from ..db import write_transaction
-from ..errors import DomainError
 from ..extensions import db
 from ..timeutil import format_date
 from . import signals
-from .errors import EvaluationLocked, EvaluationNotOpen
+from .errors import EvaluationLocked, EvaluationNotFound, EvaluationNotOpen, InvalidAnswers  # noqa: F401  (raised here)
 from .models import (
     Answer,
     Evaluation,
@@ -56,22 +55,6 @@ _PRESENT_VALUES = sorted(o.value for o in PRESENT)
 _ACTIVE_VALUES = sorted(s.value for s in ACTIVE_STATUSES)
 _STAGE_ORDER = {Stage.BEFORE: 0, Stage.AFTER: 1, Stage.FOLLOW_UP: 2}
 _NOT_RECOGNISED = "Something on the form was not recognised: refresh the page and try again"
-
-
-class EvaluationNotFound(DomainError):
-    """No such form for this person: the view shows 404, so ids cannot be probed."""
-
-    message = "Page not found"
-
-
-class InvalidAnswers(DomainError):
-    """Some answers are missing or not allowed; `errors` maps form field names to messages."""
-
-    message = "There is a problem with your answers"
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        self.errors = errors
-        super().__init__()
 
 
 def outcome_field(index: int) -> str:

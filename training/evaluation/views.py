@@ -15,7 +15,7 @@ from . import services
 from .errors import EvaluationLocked, EvaluationNotOpen
 from .forms import SUBMIT, evaluation_form
 from .models import Stage
-from .services import EvaluationNotFound, InvalidAnswers
+from .errors import EvaluationNotFound, InvalidAnswers
 
 bp = Blueprint("evaluation", __name__)
 
