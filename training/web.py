@@ -135,8 +135,10 @@ def register_blueprints(app: Flask) -> None:
     from .certificates.views import bp as certificates_bp
     from .evaluation.results_views import bp as results_bp
     from .evaluation.views import bp as evaluation_bp
+    from .health import bp as health_bp
 
-    for bp in (catalogue_bp, accounts_bp, booking_bp, attendance_bp, evaluation_bp, results_bp, certificates_bp):
+    for bp in (catalogue_bp, accounts_bp, booking_bp, attendance_bp, evaluation_bp, results_bp, certificates_bp,
+               health_bp):
         app.register_blueprint(bp)
 
 
