@@ -21,6 +21,7 @@ from training.booking.services import (
 )
 from training.catalogue.models import Course, CourseFormat, CourseSession, Level, SessionStatus
 from training.catalogue.services import default_booking_close
+from training.certificates.services import CertificateState, certificate_page, states_for_person
 from training.db import UTCDateTime, utcnow
 from training.demo import (
     COLLEAGUE_EMAIL,
@@ -30,6 +31,20 @@ from training.demo import (
     TRAINER_EMAIL,
     load_demo_data,
 )
+from training.evaluation.models import (
+    Answer,
+    Evaluation,
+    EvaluationStatus,
+    OverallRating,
+    QualityReview,
+    QuestionKind,
+    QuestionSet,
+    ReviewStatus,
+    Stage,
+)
+from training.evaluation.results import low_rating_share, results_for, session_scope
+from training.evaluation.reviews import breaches_threshold, review_queue
+from training.evaluation.services import PRESENT, non_respondents, outstanding_for
 from training.extensions import db
 from training.timeutil import is_working_day, to_london
 
@@ -277,9 +292,10 @@ def test_loads_without_a_query_per_row(runner):
         event.remove(db.engine, "before_cursor_execute", record)
     assert result.exit_code == 0, result.output
     assert db.session.scalar(select(func.count()).select_from(Booking)) > 1000
-    # Only inserts scale with the data: nothing is looked up or updated row by row.
+    # Only inserts scale with the data: nothing is looked up or updated row by row. The three
+    # question sets are got or created as the forms do it (a select and a savepoint each).
     others = [s for s in statements if not s.lstrip().upper().startswith("INSERT")]
-    assert len(others) < 15, others
+    assert len(others) < 20, others
 
 
 def test_if_empty_loads_into_an_empty_database(runner):
@@ -323,7 +339,16 @@ def _fingerprint() -> tuple:
         (b.session.course.title, b.session.starts_at, b.user.email, b.status, b.created_at)
         for b in db.session.scalars(select(Booking))
     ))
-    return sessions, people, bookings
+    evaluations = tuple(sorted(
+        (e.booking.user.email, e.session.starts_at, e.stage, e.status, e.created_at, e.submitted_at,
+         tuple((a.question.key, a.outcome_index, a.rating, a.choice, a.text, a.quotable) for a in e.answers))
+        for e in db.session.scalars(select(Evaluation))
+    ))
+    reviews = tuple(sorted(
+        (r.course.title, r.created_at, r.status, r.session.starts_at if r.session else None, r.reason)
+        for r in db.session.scalars(select(QualityReview))
+    ))
+    return sessions, people, bookings, evaluations, reviews
 
 
 def test_same_day_loads_are_identical(app):
@@ -352,3 +377,150 @@ def test_demo_states_whatever_the_date(now):
     assert any(now >= cancellation_deadline(b.session) for b in training.upcoming)
     # None of these is after 10:30am on a working day, so the session began on an earlier day.
     assert _days_apart(_open_register(_user(TRAINER_EMAIL), now), now) == "last working day"
+    assert [f.stage for f in outstanding_for(_user(PROFESSIONAL_EMAIL), now)].count(Stage.AFTER) == 1
+    assert db.session.scalar(select(func.count()).select_from(QualityReview).where(
+        QualityReview.automatic, QualityReview.status == ReviewStatus.OPEN, QualityReview.session_id.is_not(None),
+    )) == 1
+
+
+# ---------------------------------------------------------------------------
+# Evaluations, quality reviews and certificates
+# ---------------------------------------------------------------------------
+
+def _evaluations() -> list[Evaluation]:
+    return list(db.session.scalars(select(Evaluation).order_by(Evaluation.id)))
+
+
+def _after_counts() -> Counter:
+    """Submitted after-course forms by session id."""
+    return Counter(db.session.scalars(select(Evaluation.session_id).where(
+        Evaluation.stage == Stage.AFTER, Evaluation.status == EvaluationStatus.SUBMITTED)))
+
+
+def test_evaluations_are_for_past_sessions_and_their_attendees(demo, app):
+    now = utcnow()
+    evaluations = _evaluations()
+    assert len(evaluations) > 1000
+    assert {(qs.stage, qs.version) for qs in db.session.scalars(select(QuestionSet))} == {(s, 1) for s in Stage}
+    outcomes = {a.booking_id: a.outcome for a in db.session.scalars(select(Attendance)) if a.booking_id}
+    follow_up_weeks = timedelta(weeks=app.config["FOLLOW_UP_WEEKS"])
+    states = Counter((e.stage, e.status) for e in evaluations)
+    for stage in Stage:
+        assert states[stage, EvaluationStatus.SUBMITTED] > 5 * states[stage, EvaluationStatus.DRAFT] > 0, stage
+    for evaluation in evaluations:
+        booking, session = evaluation.booking, evaluation.session
+        assert evaluation.session_id == booking.session_id
+        assert session.ends_at < now and booking.id in outcomes  # a past session with its register taken
+        assert evaluation.question_set.stage == evaluation.stage
+        assert evaluation.created_at <= evaluation.updated_at < now
+        if evaluation.status == EvaluationStatus.SUBMITTED:
+            assert evaluation.submitted_at == evaluation.updated_at
+        else:
+            assert evaluation.submitted_at is None
+        if evaluation.stage == Stage.BEFORE:
+            assert booking.created_at <= evaluation.created_at and evaluation.updated_at < session.starts_at
+        else:
+            assert outcomes[booking.id] in PRESENT  # only people marked attended or partially attended
+            assert evaluation.created_at >= session.ends_at
+        if evaluation.stage == Stage.FOLLOW_UP:
+            assert evaluation.created_at >= session.ends_at + follow_up_weeks
+    # Submitted forms answer every required question, and every learning outcome of the course.
+    for evaluation in evaluations:
+        if evaluation.status != EvaluationStatus.SUBMITTED:
+            continue
+        keys = Counter(a.question.key for a in evaluation.answers)
+        required = {q.key for q in evaluation.question_set.questions if q.required}
+        assert required <= set(keys), evaluation.id
+        outcome_questions = [q for q in evaluation.question_set.questions if q.kind == QuestionKind.OUTCOMES]
+        if outcome_questions:
+            assert keys["outcomes"] == len(evaluation.session.course.outcomes)
+    # Not everyone responds: the non-respondents lists and response rates have something to show.
+    after = _after_counts()
+    present = sum(1 for outcome in outcomes.values() if outcome in PRESENT)
+    assert 0.6 < sum(after.values()) / present < 0.95
+    assert any(non_respondents(session_id, Stage.AFTER, now).count for session_id in after)
+
+
+def test_ratings_are_mostly_good_with_a_few_quotable_comments(demo):
+    overall = Counter(db.session.scalars(
+        select(Answer.choice).join(Evaluation).where(Evaluation.status == EvaluationStatus.SUBMITTED)
+        .where(Answer.question.has(key="overall"))
+    ))
+    total = sum(overall.values())
+    assert overall[OverallRating.EXCELLENT] + overall[OverallRating.GOOD] > 0.8 * total
+    assert overall[OverallRating.SATISFACTORY] > overall[OverallRating.POOR] > 0
+    quotable = db.session.scalars(select(Answer).where(Answer.quotable)).all()
+    assert 2 <= len(quotable) <= 3
+    assert all(a.text and a.evaluation.status == EvaluationStatus.SUBMITTED for a in quotable)
+
+
+def test_results_for_a_demo_session_add_up(demo):
+    now = utcnow()
+    session_id, responses = _after_counts().most_common(1)[0]
+    session = db.session.get(CourseSession, session_id)
+    results = results_for(session_scope(session_id))
+    assert results.responses == responses
+    assert sum(share.count for _rating, share in results.overall) == responses
+    assert all(share.total == responses for _rating, share in results.overall)
+    assert responses <= results.booked_present
+    assert non_respondents(session_id, Stage.AFTER, now).submitted == responses
+    outcomes = results.outcomes_met.total
+    assert outcomes == responses * len(session.course.outcomes)
+    assert results.outcomes_met.count > results.outcomes_partly.count + results.outcomes_not_met.count
+    for key in ("trainer", "materials", "venue"):
+        assert results.mean(Stage.AFTER, key).count == responses
+    knowledge, confidence = results.shifts
+    assert knowledge.people > 0 and knowledge.gain > 0 and confidence.gain > 0
+    assert results.comments["do_differently"]
+
+
+def test_poorly_rated_course_has_an_open_review(demo):
+    now = utcnow()
+    reviews = db.session.scalars(select(QualityReview)).all()
+    [flagged] = [r for r in reviews if r.automatic and r.session_id is not None]
+    assert flagged.status == ReviewStatus.OPEN and flagged.reason.startswith("Flagged automatically")
+    assert breaches_threshold(low_rating_share(session_scope(flagged.session_id)))
+    latest = max((s for s in _sessions() if s.course_id == flagged.course_id and s.ends_at < now),
+                 key=lambda s: s.starts_at)
+    assert flagged.session_id == latest.id
+    # No other session was rated badly enough to be flagged.
+    assert [s for s in _after_counts() if breaches_threshold(low_rating_share(session_scope(s)))] == [latest.id]
+    assert all(r.course_id == flagged.course_id for r in reviews if r.automatic)
+    [closed] = [r for r in reviews if r.status == ReviewStatus.CLOSED]
+    assert closed.findings and closed.improvements and closed.trainer_response
+    assert closed.session.is_trainer(db.session.get(User, closed.trainer_responded_by_id))
+    assert (closed.session.ends_at < closed.created_at < closed.actions_agreed_at < closed.trainer_responded_at
+            < closed.closed_at < now)
+    queue = review_queue()
+    assert queue[0].status == ReviewStatus.OPEN and queue[-1].status == ReviewStatus.CLOSED
+
+
+def test_demo_professional_has_forms_to_fill_in_and_a_certificate(demo):
+    now = utcnow()
+    professional = _user(PROFESSIONAL_EMAIL)
+    outstanding = outstanding_for(professional, now)
+    [after] = [f for f in outstanding if f.stage == Stage.AFTER]
+    assert after.booking.session.ends_at < now and not after.started
+    assert any(f.stage == Stage.BEFORE and f.booking.session.starts_at > now for f in outstanding)
+    states = states_for_person(professional.id)
+    assert states[after.booking.id] == CertificateState.EVALUATION_NEEDED
+    available = [booking_id for booking_id, state in states.items() if state == CertificateState.AVAILABLE]
+    assert len(available) >= 2
+    page = certificate_page(db.session.get(Booking, available[0]), professional, now)
+    assert page.state == CertificateState.AVAILABLE and page.certificate is not None
+
+
+def test_evaluation_pages_show_the_demo_data(demo, login_as):
+    now = utcnow()
+    coordinator, professional = _user(COORDINATOR_EMAIL), _user(PROFESSIONAL_EMAIL)
+    session_id = _after_counts().most_common(1)[0][0]
+    review = db.session.scalars(select(QualityReview).order_by(QualityReview.id)).first()
+    as_coordinator = login_as(coordinator)
+    for url in ("/results", f"/results/sessions/{session_id}", "/manage/reviews", f"/reviews/{review.id}",
+                f"/results/courses/{review.course_id}", f"/manage/sessions/{session_id}/evaluations"):
+        assert as_coordinator.get(url).status_code == 200, url
+    as_professional = login_as(professional)
+    page = as_professional.get("/my-training")
+    assert page.status_code == 200
+    after = next(f for f in outstanding_for(professional, now) if f.stage == Stage.AFTER)
+    assert as_professional.get(f"/bookings/{after.booking.id}/evaluation/after").status_code == 200

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import click
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from .accounts.models import Agency, Role, Sector, User
 from .attendance.models import Attendance, AttendanceOutcome, Register
@@ -25,6 +25,22 @@ from .catalogue.models import Course, CourseFormat, CourseSession, Level, Theme
 from .catalogue.services import default_booking_close
 from .db import utcnow, write_transaction
 from .errors import DomainError
+from .evaluation.models import (
+    Answer,
+    Evaluation,
+    EvaluationStatus,
+    OutcomeMet,
+    OverallRating,
+    QualityReview,
+    Question,
+    QuestionSet,
+    ReviewStatus,
+    Stage,
+)
+from .evaluation.questions import NO, YES
+from .evaluation.results import LOW_RATINGS, Share, financial_year
+from .evaluation.reviews import breaches_threshold
+from .evaluation.services import PRESENT, current_question_set
 from .extensions import db
 from .timeutil import is_working_day, london_to_utc, to_london
 
@@ -509,6 +525,122 @@ SHORT_STARTS = (time(10, 0), time(14, 0))
 OUTCOMES = (AttendanceOutcome.ATTENDED, AttendanceOutcome.PARTIAL, AttendanceOutcome.DID_NOT_ATTEND)
 OUTCOME_WEIGHTS = (86, 4, 10)
 
+# ---------------------------------------------------------------------------
+# Evaluations (the London model: before, after and follow-up forms)
+# ---------------------------------------------------------------------------
+
+#: Who fills in which form. Drafts are forms started and never submitted.
+BEFORE_SUBMITTED, BEFORE_DRAFT = 0.74, 0.02
+AFTER_SUBMITTED, AFTER_DRAFT = 0.78, 0.03
+FOLLOW_UP_SUBMITTED, FOLLOW_UP_DRAFT = 0.5, 0.03
+#: Follow-ups are shown for sessions that ended at least this long ago.
+FOLLOW_UP_SHOWN_AFTER = timedelta(weeks=8)
+#: The course whose latest past session was poorly rated, and the course with a closed review.
+POOR_COURSE = "advanced-cp"
+REVIEWED_COURSE = "substance-misuse"
+QUOTABLE_COMMENTS = 3
+
+_EX, _GOOD, _SAT, _POOR = OverallRating.EXCELLENT, OverallRating.GOOD, OverallRating.SATISFACTORY, OverallRating.POOR
+#: Overall ratings by the tone of a session.
+OVERALL_WEIGHTS = {
+    "usual": ((_EX, _GOOD, _SAT, _POOR), (480, 410, 105, 5)),
+    "poor": ((_EX, _GOOD, _SAT, _POOR), (4, 26, 46, 24)),
+    "crowded": ((_EX, _GOOD, _SAT, _POOR), (30, 52, 18, 0)),
+}
+#: Quality ratings (trainer, materials, venue) that go with each overall rating.
+QUALITY_RATINGS = {
+    _EX: ((4, 5), (25, 75)),
+    _GOOD: ((3, 4, 5), (15, 60, 25)),
+    _SAT: ((2, 3, 4), (25, 55, 20)),
+    _POOR: ((1, 2, 3), (30, 50, 20)),
+}
+OUTCOME_WEIGHTS_BY_OVERALL = {
+    _EX: (95, 5, 0), _GOOD: (84, 15, 1), _SAT: (55, 38, 7), _POOR: (25, 50, 25),
+}
+_OUTCOME_CHOICES = (OutcomeMet.MET, OutcomeMet.PARTLY, OutcomeMet.NOT_MET)
+
+LEARNING_NEEDS = (
+    "A refresher on the local procedures and who to contact.",
+    "Clearer understanding of the thresholds and when to refer.",
+    "How to have difficult conversations with parents.",
+    "How other agencies work, so I know what to expect when I share a concern.",
+    "I am new to my role and want to feel more confident about what to do when I am worried.",
+    "I want to be more confident about recording concerns.",
+    "I would like to understand the signs better and know what to look out for.",
+    "More confidence in challenging other professionals when I disagree.",
+    "Practical tools I can use in my day-to-day work.",
+    "To keep my knowledge up to date for my role.",
+    "Understanding the latest guidance and what has changed.",
+    "What my responsibilities are and where to get advice.",
+)
+DO_DIFFERENTLY = (
+    "Ask more questions and be professionally curious instead of accepting the first explanation.",
+    "Check the threshold guidance before I make a referral and include more detail.",
+    "Escalate sooner when I disagree with a decision, using the partnership's procedure.",
+    "Keep clearer, factual records and write down what I saw and heard.",
+    "Make sure the voice of the child is recorded in everything I write.",
+    "Pass on what I learnt at our next team meeting.",
+    "Review our setting's policy against what was covered today.",
+    "Share information with other agencies sooner when I have a concern.",
+    "Speak to our designated safeguarding lead earlier instead of waiting to be sure.",
+    "Talk to parents more openly about my concerns and explain what will happen next.",
+    "Use the assessment tools from the course in my next supervision.",
+    "Use the local contacts list from the course instead of searching for numbers.",
+)
+COMMENTS = {
+    "good": (
+        "A really useful day. The trainer knew the subject well and made it relevant to my work.",
+        "Brilliant course, one of the best I have been on. I would recommend it to colleagues.",
+        "Good mix of presentation and group work. Hearing from other agencies was the most useful part.",
+        "Very well organised and the handouts are helpful to refer back to.",
+        "The case studies made it feel real and helped me think about my own practice.",
+        "The trainer created a safe space to ask questions. Thank you.",
+        "Useful refresher. It was good to hear about the local services and who to contact.",
+        "I feel much more confident about what to do now.",
+    ),
+    "neutral": (
+        "A lot of content for the time available, but useful overall.",
+        "Good content, though some of it repeated what I already knew.",
+        "It would help to have the slides sent out afterwards.",
+        "Would have liked more time for discussion in small groups.",
+    ),
+    "poor": (
+        "Felt rushed and the trainer read from the slides for most of the morning.",
+        "Much of the content was out of date compared with the current guidance.",
+        "Not enough time for questions and the group exercises were unclear.",
+        "The case study was confusing and we ran out of time to finish it.",
+        "Too much theory and not enough about what to do in practice.",
+        "The room was cold and it was hard to hear at the back.",
+    ),
+    "crowded": (
+        "Good content, but the session ran over and there was no time for questions.",
+        "The room was too small for the number of people.",
+        "Too much to fit into half a day. The case study was cut short.",
+    ),
+}
+IMPACT_EXAMPLES = (
+    "I now ask directly about home life when I have a worry, and record the answers word for word.",
+    "I have been more confident speaking up in multi-agency meetings and asking for decisions to be explained.",
+    "I have shared the local contacts and procedures with my team and we use them.",
+    "I made a referral with much clearer information, and it was accepted without further questions.",
+    "I use the tools from the course in supervision to look at risks and strengths.",
+    "Our team reviewed our recording template and added a section on the child's views.",
+    "We changed how we follow up when families miss appointments.",
+    "I escalated a disagreement using the procedure from the course and it was resolved quickly.",
+)
+CLOSED_REVIEW = {
+    "reason": "Raised by the partnership team: several delegates said this session ran over, left no time "
+              "for questions and was held in a room too small for the group.",
+    "findings": "The subgroup read the evaluations and spoke to the trainer. The content is accurate and "
+                "well received, but there is too much of it for a half day: the case study was cut short "
+                "and questions were left unanswered. The room was too small for the number of people booked.",
+    "improvements": "Move the section on types of drugs into a handout and keep 25 minutes for the case "
+                    "study and 10 minutes for questions. Book a larger room for groups of more than 16.",
+    "trainer_response": "Agreed. I have moved the drug types section into a handout and rebuilt the timings "
+                        "so that the case study has 25 minutes. Future sessions are booked in a larger "
+                        "room at the Education Centre.",
+}
+
 
 # ---------------------------------------------------------------------------
 # Building it
@@ -525,12 +657,15 @@ class DemoSummary:
     people: int
     bookings: int
     attendances: int
+    evaluations: int = 0
+    reviews: int = 0
 
     def describe(self) -> str:
         return (
             f"Loaded demo data: {self.agencies} agencies, {self.courses} courses, "
             f"{self.past_sessions} past and {self.upcoming_sessions} upcoming sessions, "
-            f"{self.people} people, {self.bookings} bookings and {self.attendances} attendance records.\n"
+            f"{self.people} people, {self.bookings} bookings, {self.attendances} attendance records, "
+            f"{self.evaluations} evaluation forms and {self.reviews} quality reviews.\n"
             f"Sign in as {COORDINATOR_EMAIL}, {TRAINER_EMAIL} or {PROFESSIONAL_EMAIL} "
             f"with the password {DEMO_PASSWORD}"
         )
@@ -555,6 +690,11 @@ class _Builder:
         self.bookings: list[Booking] = []
         self.attendances: list[Attendance] = []
         self.registers: list[Register] = []
+        self.evaluations: list[Evaluation] = []
+        self.answers: dict[Evaluation, list[dict]] = {}
+        self.reviews: list[QualityReview] = []
+        self.question_sets: dict[Stage, QuestionSet] = {}
+        self.questions: dict[Stage, dict[str, Question]] = {}  # by stage, then key
         self._busy: set[tuple[str, date]] = set()
         self._emails: set[str] = set()
 
@@ -810,6 +950,256 @@ class _Builder:
             if booking.is_active:
                 booking.mark_session_cancelled(cancelled_at)
 
+    # -- evaluations -------------------------------------------------------
+
+    def add_question_sets(self) -> None:
+        """Version 1 of each stage's questions, as the forms create them on first use."""
+        for stage in Stage:
+            self.question_sets[stage] = current_question_set(stage)
+        self.questions = {stage: {q.key: q for q in qs.questions} for stage, qs in self.question_sets.items()}
+
+    def _answer(self, stage: Stage, key: str, **values) -> dict:
+        return self._row(self.questions[stage][key], **values)
+
+    @staticmethod
+    def _row(question: Question, *, outcome_index: int = 0, outcome_text: str | None = None,
+             rating: int | None = None, choice: str | None = None, text: str | None = None) -> dict:
+        """An answer as a row for one bulk insert (its evaluation_id is added once that has an id):
+        thousands of answers as ORM objects would make the load several times slower."""
+        return {"question_id": question.id, "key": question.key, "outcome_index": outcome_index,
+                "outcome_text": outcome_text, "rating": rating, "choice": choice, "text": text, "quotable": False}
+
+    def _form(self, booking: Booking, stage: Stage, at: datetime, answers: list[dict], *, submitted: bool,
+              opened: datetime) -> Evaluation:
+        """A form started a few minutes before `at` (never before it opened), saved or submitted at `at`."""
+        evaluation = Evaluation(
+            booking=booking, session=booking.session, stage=stage, question_set=self.question_sets[stage],
+            status=EvaluationStatus.SUBMITTED if submitted else EvaluationStatus.DRAFT,
+            created_at=max(opened, at - timedelta(minutes=self.rng.uniform(3, 25))), updated_at=at,
+            submitted_at=at if submitted else None,
+        )
+        self.evaluations.append(evaluation)
+        self.answers[evaluation] = answers
+        return evaluation
+
+    def _rating(self, values: Sequence[int], weights: Sequence[int]) -> int:
+        return self.rng.choices(values, weights)[0]
+
+    def _before(self, booking: Booking, knowledge: int, confidence: int, *, submitted: bool) -> None:
+        session = booking.session
+        at = self._moment(booking.created_at, session.starts_at - timedelta(hours=12))
+        answers = [self._answer(Stage.BEFORE, "knowledge", rating=knowledge)]
+        if submitted:
+            answers += [self._answer(Stage.BEFORE, "confidence", rating=confidence),
+                        self._answer(Stage.BEFORE, "learning_needs", text=self.rng.choice(LEARNING_NEEDS))]
+        self._form(booking, Stage.BEFORE, at, answers, submitted=submitted, opened=booking.created_at)
+
+    def _comment(self, overall: OverallRating, tone: str, used: set[str]) -> str | None:
+        if overall in (_EX, _GOOD):
+            bank = COMMENTS["neutral"] if self.rng.random() < 0.2 else COMMENTS["good"]
+        elif tone in ("poor", "crowded"):
+            bank = COMMENTS[tone]
+        else:
+            bank = COMMENTS["poor"] if overall == _POOR else COMMENTS["neutral"]
+        fresh = [c for c in bank if c not in used]
+        if not fresh:
+            return None
+        used.add(comment := self.rng.choice(fresh))
+        return comment
+
+    def _after(self, attendance: Attendance, at: datetime, overall: OverallRating, knowledge: int,
+               confidence: int, tone: str, used: set[str], *, submitted: bool) -> None:
+        booking, stage = attendance.booking, Stage.AFTER
+        gains = (0, 0, 1, 1) if tone == "poor" else (0, 1, 1, 2)
+        knowledge = min(5, max(3, knowledge + self.rng.choice(gains)))
+        confidence = min(5, max(3, confidence + self.rng.choice(gains)))
+        answers = [self._answer(stage, "knowledge", rating=knowledge),
+                   self._answer(stage, "confidence", rating=confidence)]
+        if submitted:
+            met = OUTCOME_WEIGHTS_BY_OVERALL[overall]
+            answers += [
+                self._row(self.questions[stage]["outcomes"], outcome_index=index, outcome_text=text,
+                          choice=self.rng.choices(_OUTCOME_CHOICES, met)[0].value)
+                for index, text in enumerate(booking.session.course.outcomes, 1)
+            ]
+            quality = QUALITY_RATINGS[overall]
+            venue = self._rating(*quality)
+            if tone == "crowded":
+                venue = min(venue, self.rng.choice((2, 3)))
+            answers += [
+                self._answer(stage, "trainer", rating=self._rating(*quality)),
+                self._answer(stage, "materials", rating=self._rating(*quality)),
+                self._answer(stage, "venue", rating=venue),
+                self._answer(stage, "overall", choice=overall.value),
+                self._answer(stage, "do_differently", text=self.rng.choice(DO_DIFFERENTLY)),
+            ]
+            chance = 0.3 if overall in (_EX, _GOOD) and tone == "usual" else 0.7
+            comment = self._comment(overall, tone, used) if self.rng.random() < chance else None
+            if comment:
+                answers.append(self._answer(stage, "comments", text=comment))
+        self._form(booking, stage, at, answers, submitted=submitted, opened=attendance.recorded_at)
+
+    def _follow_up(self, attendance: Attendance, opens_at: datetime, *, submitted: bool) -> None:
+        booking, stage = attendance.booking, Stage.FOLLOW_UP
+        at = opens_at + (min(opens_at + timedelta(weeks=5), self.now) - opens_at) * self.rng.uniform(0.05, 0.95)
+        answers = [self._answer(stage, "impact", rating=self._rating((2, 3, 4, 5), (8, 32, 43, 17)))]
+        if submitted:
+            answers += [
+                self._answer(stage, "impact_example", text=self.rng.choice(IMPACT_EXAMPLES)),
+                self._answer(stage, "shared_with_team", choice=YES if self.rng.random() < 0.75 else NO),
+                self._answer(stage, "manager_agrees", choice=YES if self.rng.random() < 0.93 else NO),
+                self._answer(stage, "manager_name", text=booking.user.manager_name),
+            ]
+        self._form(booking, stage, at, answers, submitted=submitted, opened=opens_at)
+
+    def _after_moment(self, attendance: Attendance) -> datetime | None:
+        """When someone filled in the after-course form: mostly the same day or that week."""
+        roll = self.rng.random()
+        hours = self.rng.uniform(0.2, 6) if roll < 0.5 else self.rng.uniform(6, 24 * 7) if roll < 0.9 \
+            else self.rng.uniform(24 * 7, 24 * 21)
+        at = min(attendance.recorded_at + timedelta(hours=hours), self.now - timedelta(minutes=10))
+        return at if at > attendance.recorded_at else None
+
+    def _overall_ratings(self, count: int, tone: str) -> list[OverallRating]:
+        """`count` overall ratings. Only a poorly rated session goes over the review threshold:
+        any other keeps its Satisfactory and Poor ratings to the threshold, and they come
+        last, so the share never went over it while the forms came in either."""
+        values, weights = OVERALL_WEIGHTS[tone]
+        ratings = self.rng.choices(values, weights, k=count)
+        low = [i for i, r in enumerate(ratings) if r in LOW_RATINGS]
+        if tone == "poor":
+            high = [i for i, r in enumerate(ratings) if r not in LOW_RATINGS]
+            while high and not breaches_threshold(Share(count - len(high), count)):
+                ratings[high.pop()] = _SAT
+            return ratings
+        threshold = current_app.config["REVIEW_THRESHOLD_PERCENT"]
+        while low and len(low) * 100 > threshold * count:
+            ratings[low.pop()] = _GOOD
+        return sorted(ratings, key=lambda r: r in LOW_RATINGS)
+
+    def add_evaluations(self, past: Sequence[CourseSession], me: User, outstanding: CourseSession,
+                        poor: CourseSession, crowded: CourseSession) -> None:
+        """Before, after and follow-up forms for the past sessions' booked attendees.
+
+        Before forms were filled in before the session; after forms once the register was
+        taken; follow-ups shown for sessions that ended FOLLOW_UP_SHOWN_AFTER ago. Some people
+        never respond and a few leave drafts. The demo professional has answered everything
+        except the after-course form of `outstanding`.
+        """
+        follow_up_weeks = timedelta(weeks=current_app.config["FOLLOW_UP_WEEKS"])
+        minimum = current_app.config["REVIEW_MIN_RESPONSES"]
+        booked: dict[CourseSession, list[Attendance]] = {}
+        for attendance in self.attendances:
+            if attendance.booking is not None:
+                booked.setdefault(attendance.session, []).append(attendance)
+        for session in sorted(past, key=lambda s: s.starts_at):
+            tone = "poor" if session is poor else "crowded" if session is crowded else "usual"
+            present = [a for a in booked.get(session, []) if a.outcome in PRESENT]
+            responding: list[tuple[datetime, Attendance]] = []
+            baseline: dict[Attendance, tuple[int, int]] = {}
+            for attendance in booked.get(session, []):
+                booking, mine = attendance.booking, attendance.user is me
+                knowledge = self._rating((1, 2, 3, 4), (8, 42, 40, 10))
+                confidence = self._rating((1, 2, 3, 4), (10, 42, 38, 10))
+                baseline[attendance] = knowledge, confidence  # where the after form's answers start from
+                roll = 0.0 if mine else self.rng.random()
+                if roll < BEFORE_SUBMITTED + BEFORE_DRAFT:
+                    self._before(booking, knowledge, confidence, submitted=roll < BEFORE_SUBMITTED)
+                if attendance not in present or (mine and session is outstanding):
+                    continue
+                roll = 0.0 if mine else self.rng.random()
+                if tone == "poor" and roll >= AFTER_SUBMITTED and len(responding) < minimum:
+                    roll = 0.0  # enough ratings for the threshold to apply
+                at = self._after_moment(attendance)
+                if at is None or roll >= AFTER_SUBMITTED + AFTER_DRAFT:
+                    continue
+                if roll < AFTER_SUBMITTED:
+                    responding.append((at, attendance))
+                else:
+                    self._after(attendance, at, _GOOD, knowledge, confidence, tone, set(), submitted=False)
+            responding.sort(key=lambda pair: pair[0])
+            ratings = self._overall_ratings(len(responding), tone)
+            used: set[str] = set()
+            follow_ups_from = session.ends_at + follow_up_weeks
+            show_follow_ups = session.ends_at + FOLLOW_UP_SHOWN_AFTER <= self.now
+            for (at, attendance), overall in zip(responding, ratings, strict=True):
+                self._after(attendance, at, overall, *baseline[attendance], tone, used, submitted=True)
+                roll = 0.0 if attendance.user is me else self.rng.random()
+                if show_follow_ups and roll < FOLLOW_UP_SUBMITTED + FOLLOW_UP_DRAFT:
+                    self._follow_up(attendance, follow_ups_from, submitted=roll < FOLLOW_UP_SUBMITTED)
+
+    def mark_quotable(self) -> None:
+        """A coordinator has picked a few warm comments to quote in the annual report."""
+        candidates = [
+            answer for evaluation in self.evaluations if evaluation.status == EvaluationStatus.SUBMITTED
+            for answer in self.answers[evaluation]
+            if answer["key"] == "comments" and answer["text"] in COMMENTS["good"]
+        ]
+        chosen: dict[str, dict] = {}
+        for answer in self.rng.sample(candidates, len(candidates)):
+            chosen.setdefault(answer["text"], answer)
+            if len(chosen) == QUOTABLE_COMMENTS:
+                break
+        for answer in chosen.values():
+            answer["quotable"] = True
+
+    def _after_forms(self, sessions: Iterable[CourseSession]) -> list[tuple[datetime, OverallRating]]:
+        wanted = set(sessions)
+        return sorted(
+            (evaluation.submitted_at, OverallRating(answer["choice"]))
+            for evaluation in self.evaluations
+            if evaluation.session in wanted and evaluation.stage == Stage.AFTER
+            and evaluation.status == EvaluationStatus.SUBMITTED
+            for answer in self.answers[evaluation] if answer["key"] == "overall"
+        )
+
+    @staticmethod
+    def _first_breach(forms: list[tuple[datetime, OverallRating]]) -> tuple[datetime, Share] | None:
+        """When the threshold check that runs on each submitted form would first have flagged."""
+        low = 0
+        for n, (at, overall) in enumerate(forms, 1):
+            low += overall in LOW_RATINGS
+            if breaches_threshold(Share(low, n)):
+                return at, Share(low, n)
+        return None
+
+    def add_reviews(self, poor: CourseSession, crowded: CourseSession) -> None:
+        """The automatic reviews the poorly rated session raised (still open), and an earlier
+        review of another course raised by hand, worked through and closed."""
+        threshold = current_app.config["REVIEW_THRESHOLD_PERCENT"]
+        course = self.courses[POOR_COURSE]
+        year = financial_year(to_london(poor.starts_at).date())
+        this_year = [s for s in self.sessions if s.course is course and year.start <= s.starts_at < year.end]
+        for session, what, forms in (
+            (poor, "this session", self._after_forms([poor])),
+            (None, f"this course's sessions from {year.first.year} to {year.last.year}",
+             self._after_forms(this_year)),
+        ):
+            breach = self._first_breach(forms)
+            if breach is None:
+                continue
+            at, share = breach
+            self.reviews.append(QualityReview(
+                course=course, session=session, status=ReviewStatus.OPEN, automatic=True, created_at=at,
+                reason=f"Flagged automatically: {share.label} overall ratings for {what} were Satisfactory "
+                       f"or Poor, above the {threshold}% threshold",
+            ))
+        raised, agreed, responded, closed = (self._office_hours(crowded.ends_at, days) for days in (16, 37, 42, 56))
+        self.reviews.append(QualityReview(
+            course=crowded.course, session=crowded, status=ReviewStatus.CLOSED, automatic=False,
+            reason=CLOSED_REVIEW["reason"], raised_by=self.named["coordinator"], created_at=raised,
+            findings=CLOSED_REVIEW["findings"], improvements=CLOSED_REVIEW["improvements"],
+            actions_agreed_at=agreed, trainer_response=CLOSED_REVIEW["trainer_response"],
+            trainer_responded_at=responded, trainer_responded_by_id=crowded.trainers[0].id, closed_at=closed,
+        ))
+
+    def _office_hours(self, start: datetime, days: int) -> datetime:
+        """A time in the working day `days` after `start` (or the next working day)."""
+        day = to_london(start).date() + timedelta(days=days)
+        while not is_working_day(day):
+            day += timedelta(days=1)
+        return london_to_utc(day, time(self.rng.randint(9, 16), self.rng.randrange(0, 60, 5)))
+
     def count_places(self) -> None:
         """places_taken is the booking services' counter: confirmed plus offered bookings."""
         held = Counter(b.session for b in self.bookings if b.holds_place)
@@ -818,6 +1208,7 @@ class _Builder:
 
     def build(self) -> DemoSummary:
         """Create the whole partnership in the current transaction."""
+        self.add_question_sets()  # first, while nothing is waiting to be flushed
         self.add_agencies()
         self.add_people()
         self.add_courses()
@@ -858,6 +1249,8 @@ class _Builder:
             nearest = min((s for s in past if self.session_course[s] == key),
                           key=lambda s: abs((now - s.starts_at).days - days_back))
             mine.setdefault(nearest, []).append(me)
+            if key == "wrap":
+                to_evaluate = nearest  # the demo professional's latest course: the after form is still to do
         recent_intro = next(s for s in past if self.session_course[s] == "intro" and s not in mine)
         mine.setdefault(recent_intro, []).append(colleague)
         for session in sorted(past, key=lambda s: s.starts_at):
@@ -877,15 +1270,28 @@ class _Builder:
             else:
                 held = round(session.capacity * self.rng.uniform(0.15, 0.75))
             self.fill_upcoming(session, held)
+        # Evaluations last, so the random draws above (and so the rest of the demo) stay as they were.
+        poor = max((s for s in past if self.session_course[s] == POOR_COURSE), key=lambda s: s.starts_at)
+        crowded = min((s for s in past if self.session_course[s] == REVIEWED_COURSE), key=lambda s: s.starts_at)
+        self.add_evaluations(past, me, to_evaluate, poor, crowded)
+        self.mark_quotable()
+        self.add_reviews(poor, crowded)
         self.count_places()
-        db.session.add_all([*self.bookings, *self.attendances, *self.registers])
+        db.session.add_all([*self.bookings, *self.attendances, *self.registers, *self.evaluations,
+                            *self.reviews])
         db.session.flush()
+        answers = [
+            {column: value for column, value in answer.items() if column != "key"} | {"evaluation_id": evaluation.id}
+            for evaluation, rows in self.answers.items() for answer in rows
+        ]
+        if answers:
+            db.session.execute(insert(Answer), answers)
 
         upcoming = sum(1 for s in self.sessions if s.starts_at > now)
         return DemoSummary(
             agencies=len(self.agencies), courses=len(self.courses), past_sessions=len(self.sessions) - upcoming,
             upcoming_sessions=upcoming, people=len(self.named) + len(self.pool), bookings=len(self.bookings),
-            attendances=len(self.attendances),
+            attendances=len(self.attendances), evaluations=len(self.evaluations), reviews=len(self.reviews),
         )
 
 
