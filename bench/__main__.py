@@ -135,30 +135,33 @@ def run_engine(engine_name: str, seconds: float, connections: int) -> dict:
         "register of 25": ("GET", f"/sessions/{ids['past_session_id']}/register", _cookie(app, ids["trainer_id"])),
     }
 
-    # SQL statements per page, counted in-process (deterministic).
-    queries: dict[str, int] = {}
+    # SQL statements per page, counted in-process (deterministic). Requests run outside any
+    # app context of ours, so each gets its own, as in production (Flask-Login caches on g).
+    queries: dict[str, int | str] = {}
     with app.app_context():
-        count = {"n": 0}
+        engine = db.engine
+    count = {"n": 0}
 
-        def _count(*_a, **_k):
-            count["n"] += 1
+    def _count(*_a, **_k):
+        count["n"] += 1
 
-        event.listen(db.engine, "before_cursor_execute", _count)
-        client = app.test_client()
-        for name, (method, path, cookie) in pages.items():
-            client.delete_cookie("session")
-            if cookie:
-                client.set_cookie("session", cookie.split("=", 1)[1])
-            count["n"] = 0
-            response = client.open(path, method=method)
-            queries[name] = count["n"] if response.status_code == 200 else f"HTTP {response.status_code}"
-        event.remove(db.engine, "before_cursor_execute", _count)
-        db.engine.dispose()
+    event.listen(engine, "before_cursor_execute", _count)
+    client = app.test_client()
+    for name, (method, path, cookie) in pages.items():
+        client.delete_cookie("session")
+        if cookie:
+            client.set_cookie("session", cookie.split("=", 1)[1])
+        client.open(path, method=method)  # warm up
+        count["n"] = 0
+        response = client.open(path, method=method)
+        queries[name] = count["n"] if response.status_code == 200 else f"HTTP {response.status_code}"
+    event.remove(engine, "before_cursor_execute", _count)
+    engine.dispose()
 
     port = _free_port()
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level",
-         "warning", "bench.app:app"], cwd=ROOT, env={**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET})
+         "warning", "--access-logfile", "/dev/null", "bench.app:app"], cwd=ROOT, env={**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET})
     try:
         for _ in range(100):
             try:
@@ -194,6 +197,21 @@ def _print(report: dict) -> None:
         print(f"{name:28} {r['rps']:8} {r['ratio_to_bare']:7} {r['p50_ms']:8} {r['p95_ms']:8} {r['p99_ms']:8} "
               f"{str(r['queries'] or '-'):>8}  {r['statuses']}")
     print(f"peak RSS per worker (MiB): {report['worker_peak_rss_mib']}")
+    for line in _budgets(report):
+        print(line)
+
+
+def _budgets(report: dict) -> list[str]:
+    """The performance issue's budgets on this machine, as pass/fail lines (not a test)."""
+    lines = []
+    for name in ("catalogue", "course page", "my training (heavy user)"):
+        r = report["pages"][name]
+        ok = r["ratio_to_bare"] >= 0.15 and r["p95_ms"] < 50
+        lines.append(f"{'PASS' if ok else 'FAIL'} {name}: {r['ratio_to_bare']:.1%} of bare (budget 15%), "
+                     f"p95 {r['p95_ms']} ms (budget 50 ms)")
+    rss = max(report["worker_peak_rss_mib"] or [0])
+    lines.append(f"{'PASS' if rss < 200 else 'FAIL'} worker RSS: {rss} MiB (budget 200 MiB)")
+    return lines
 
 
 def main() -> None:
