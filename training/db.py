@@ -88,7 +88,16 @@ def write_transaction() -> Iterator:
     """
     session = db.session()  # the scoped session's current Session
     if session.in_transaction():
-        session.commit()
+        if session.new or session.dirty or session.deleted:
+            session.commit()
+        else:
+            # A read-only transaction: end it but keep what it loaded (the signed-in person,
+            # say), rather than reloading it while holding the write lock.
+            expire, session.expire_on_commit = session.expire_on_commit, False
+            try:
+                session.commit()
+            finally:
+                session.expire_on_commit = expire
     token = _write_intent.set(True)
     try:
         yield session

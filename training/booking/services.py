@@ -157,7 +157,8 @@ def _offer_freed_places(session: CourseSession, now: datetime) -> list[Booking]:
     for booking in waiting:
         booking.offer(now, expires)
         offers.append(booking)
-    _sync_places_taken(session)
+    if offers:
+        _sync_places_taken(session)
     return offers
 
 

@@ -379,12 +379,14 @@ def lock_session(session_id: int) -> CourseSession:
     """The session row, locked for the rest of the write transaction (LookupError if absent).
 
     Every change that depends on a session's capacity or bookings takes this lock first:
-    FOR UPDATE on PostgreSQL (OF course_sessions, so the eager join does not lock the course
-    row too); on SQLite the write transaction's BEGIN IMMEDIATE already serialises writers.
+    FOR UPDATE on PostgreSQL (OF course_sessions, so no other row is locked with it); on
+    SQLite the write transaction's BEGIN IMMEDIATE already serialises writers. Relationships
+    load lazily, only if the caller uses them, so the lock costs one query.
     """
     stmt = (
         select(CourseSession)
         .where(CourseSession.id == session_id)
+        .options(lazyload("*"))
         .with_for_update(of=CourseSession)
         .execution_options(populate_existing=True)
     )

@@ -1,0 +1,202 @@
+"""The access control matrix: who may use each route. THE SINGLE SOURCE OF TRUTH.
+
+Review this file whenever a route is added, removed or changes who may use it: the test
+`tests/test_access_matrix.py` fails when a route in the app is missing here, when this table
+names an endpoint that no longer exists, and when the live app answers a role differently.
+
+`ACCESS_MATRIX` maps every endpoint (as in `url_for`, e.g. "booking.my_training") to what each
+role gets for one request:
+
+- the request is a plain GET when the route accepts GET, else a POST with an empty form (its
+  main method);
+- the URL's ids name objects that EXIST, in a small world where the professional OWNS the
+  booking (with its attendance, evaluation and certificate), the trainer TRAINS the session
+  (a past one, with its register open) and the review is of that session, so what is tested is
+  the role, not a missing object (editing and cancelling a session use an upcoming one, as
+  only those can be edited or cancelled);
+- "anonymous" is signed out; "professional", "trainer" and "coordinator" are the roles in
+  `training.accounts.models.Role` (in the test world the trainer and coordinator also hold the
+  professional role, as every real trainer and coordinator does).
+
+Each value is one of:
+
+- ``allowed(status)``: served, with exactly that status (200, or a 3xx that is the page's
+  normal behaviour, e.g. a refused action flashing a message and redirecting, or 400 for an
+  empty form that the page re-shows with its errors);
+- ``SIGN_IN``: a redirect to the sign-in page (anonymous only);
+- ``FORBIDDEN``: 403;
+- ``NOT_FOUND``: 404 used deliberately, so that ids of other people's objects cannot be probed.
+
+`OBJECT_LEVEL` covers the object-level (IDOR) rule for routes whose URL names a PERSONAL
+object (a booking and its evaluation and certificate, a register's attendances and walk-ins, a
+person, a comment, a quality review): for a SECOND person of the same role (another
+professional; another trainer who does not train that session or course) it records what they
+get. It is never `allowed`: they must not see or change the object.
+
+Static files (`/static/<path>`, endpoint ``static``) are served by Flask itself and are
+excluded explicitly in `EXCLUDED_ENDPOINTS`.
+"""
+from __future__ import annotations
+
+ROLES = ("anonymous", "professional", "trainer", "coordinator")
+
+SIGN_IN = "sign-in"
+FORBIDDEN = "forbidden"
+NOT_FOUND = "not-found"
+
+#: Endpoints deliberately outside the matrix.
+EXCLUDED_ENDPOINTS = frozenset({"static"})
+
+
+def allowed(status: int = 200) -> str:
+    """Served to this role with exactly `status`."""
+    return f"allowed {status}"
+
+
+def _public(status: int = 200) -> dict[str, str]:
+    return {role: allowed(status) for role in ROLES}
+
+
+def _signed_in(status: int = 200) -> dict[str, str]:
+    return {"anonymous": SIGN_IN, "professional": allowed(status), "trainer": allowed(status),
+            "coordinator": allowed(status)}
+
+
+def _staff(status: int = 200, coordinator: int | None = None) -> dict[str, str]:
+    """Trainers (of this session/course) and coordinators."""
+    return {"anonymous": SIGN_IN, "professional": FORBIDDEN, "trainer": allowed(status),
+            "coordinator": allowed(status if coordinator is None else coordinator)}
+
+
+def _coordinator(status: int = 200) -> dict[str, str]:
+    return {"anonymous": SIGN_IN, "professional": FORBIDDEN, "trainer": FORBIDDEN,
+            "coordinator": allowed(status)}
+
+
+def _own_booking(status: int = 200, coordinator: str | None = None) -> dict[str, str]:
+    """The booking's owner and (acting for them) coordinators; anyone else: 404."""
+    return {"anonymous": SIGN_IN, "professional": allowed(status), "trainer": NOT_FOUND,
+            "coordinator": coordinator or allowed(status)}
+
+
+def _signed_out_only() -> dict[str, str]:
+    """Signing in and registering: signed-in people are sent on (302)."""
+    return {"anonymous": allowed(200), "professional": allowed(302), "trainer": allowed(302),
+            "coordinator": allowed(302)}
+
+
+ACCESS_MATRIX: dict[str, dict[str, str]] = {
+    # --- accounts -----------------------------------------------------------------------
+    "accounts.sign_in": _signed_out_only(),
+    "accounts.register": _signed_out_only(),
+    "accounts.sign_out": _public(302),                      # POST; signed out or not, back to /
+    "accounts.account": _signed_in(),
+    "accounts.account_edit": _signed_in(),
+    "accounts.change_password": _signed_in(200),            # POST empty: form re-shown with errors
+    "accounts.manage_people": _coordinator(),
+    "accounts.manage_person": _coordinator(),
+    "accounts.person_roles": _coordinator(302),             # POST: sets the roles ticked, back to the person
+    "accounts.person_status": _coordinator(400),            # POST without active=true/false
+    "accounts.manage_agencies": _coordinator(),
+    "accounts.agency_new": _coordinator(),
+    "accounts.agency_edit": _coordinator(),
+    "accounts.agency_status": _coordinator(400),            # POST without active=true/false
+    # --- catalogue ----------------------------------------------------------------------
+    "catalogue.index": _public(),
+    "catalogue.course": _public(),
+    "catalogue.manage_index": _coordinator(),
+    "catalogue.manage_courses": _coordinator(),
+    "catalogue.manage_course": _coordinator(),
+    "catalogue.course_new": _coordinator(),
+    "catalogue.course_edit": _coordinator(),
+    "catalogue.course_duplicate": _coordinator(302),        # POST: copies the course
+    "catalogue.session_new": _coordinator(),
+    "catalogue.session_edit": _coordinator(),               # an upcoming session (a past one: 302)
+    "catalogue.session_duplicate": _coordinator(302),       # POST: to the new-session form, pre-filled
+    "catalogue.session_cancel": _coordinator(),             # an upcoming session (a past one: 302)
+    # --- booking ------------------------------------------------------------------------
+    "booking.session_detail": _public(),
+    "booking.book": _signed_in(302),                        # POST; the past session refuses, flashes
+    "booking.my_training": _signed_in(),
+    "booking.booking_detail": _own_booking(),
+    "booking.cancel": _own_booking(),
+    "booking.accept_offer": _own_booking(302),              # POST; not an offer: flash, redirect
+    "booking.decline_offer": _own_booking(302),             # POST; not an offer: flash, redirect
+    "booking.transfer": _own_booking(),
+    "booking.manage_session_bookings": _coordinator(),
+    "booking.book_on_behalf": _coordinator(200),            # POST empty: page re-shown with errors
+    "booking.move": _coordinator(),
+    # --- attendance (registers) ---------------------------------------------------------
+    "attendance.my_sessions": _staff(),
+    "attendance.register": _staff(),
+    "attendance.complete_register": _staff(302),            # POST: completes the register
+    "attendance.add_walk_in": _staff(),
+    "attendance.remove_walk_in": _staff(302),               # POST: removes the walk-in
+    "attendance.sign_in_sheet": _staff(),
+    # --- evaluation forms ---------------------------------------------------------------
+    # Only the person booked opens their forms: a coordinator too gets 404 (see evaluation/views.py).
+    "evaluation.form": _own_booking(coordinator=NOT_FOUND),
+    "evaluation.non_respondents": _coordinator(),
+    # --- evaluation results and quality reviews -----------------------------------------
+    "evaluation_results.index": _staff(),
+    "evaluation_results.session_results": _staff(),
+    "evaluation_results.course_results": _staff(),
+    "evaluation_results.quotable": _coordinator(302),       # POST: unmarks, back to results
+    "evaluation_results.review_queue": _coordinator(),
+    "evaluation_results.raise_review": _coordinator(),
+    "evaluation_results.review": _staff(),
+    "evaluation_results.review_findings": _coordinator(302),  # POST empty: refused with a flash, redirect
+    "evaluation_results.review_status": _coordinator(302),  # POST without a status: flash, redirect
+    # Only the reviewed session's trainer responds; a coordinator may read but not respond.
+    "evaluation_results.review_response": {"anonymous": SIGN_IN, "professional": FORBIDDEN,
+                                           "trainer": allowed(400), "coordinator": FORBIDDEN},
+    # --- certificates -------------------------------------------------------------------
+    "certificates.download": _own_booking(),
+    "certificates.download_pdf": _own_booking(),
+    "certificates.session_bulk": _staff(),
+    "certificates.sign_in_sheet_pdf": _staff(),
+    "certificates.verify": _public(),                       # anyone checks a code
+    # --- health -------------------------------------------------------------------------
+    "health.healthz": _public(),                            # load balancers; always anonymous
+}
+
+
+def _others(professional: str, trainer: str) -> dict[str, str]:
+    return {"professional": professional, "trainer": trainer}
+
+
+#: Object-level checks: what ANOTHER person of the role (not the owner; a trainer who does not
+#: train the session or course) gets for a URL naming someone's personal object.
+OBJECT_LEVEL: dict[str, dict[str, str]] = {
+    # A booking and what hangs off it: 404, so ids cannot be probed.
+    "booking.booking_detail": _others(NOT_FOUND, NOT_FOUND),
+    "booking.cancel": _others(NOT_FOUND, NOT_FOUND),
+    "booking.accept_offer": _others(NOT_FOUND, NOT_FOUND),
+    "booking.decline_offer": _others(NOT_FOUND, NOT_FOUND),
+    "booking.transfer": _others(NOT_FOUND, NOT_FOUND),
+    "booking.move": _others(FORBIDDEN, FORBIDDEN),
+    "evaluation.form": _others(NOT_FOUND, NOT_FOUND),
+    "certificates.download": _others(NOT_FOUND, NOT_FOUND),
+    "certificates.download_pdf": _others(NOT_FOUND, NOT_FOUND),
+    # A register, its attendances and walk-ins: 403 for a trainer not on the session.
+    "attendance.register": _others(FORBIDDEN, FORBIDDEN),
+    "attendance.complete_register": _others(FORBIDDEN, FORBIDDEN),
+    "attendance.add_walk_in": _others(FORBIDDEN, FORBIDDEN),
+    "attendance.remove_walk_in": _others(FORBIDDEN, FORBIDDEN),
+    "attendance.sign_in_sheet": _others(FORBIDDEN, FORBIDDEN),
+    "certificates.session_bulk": _others(FORBIDDEN, FORBIDDEN),
+    "certificates.sign_in_sheet_pdf": _others(FORBIDDEN, FORBIDDEN),
+    "evaluation.non_respondents": _others(FORBIDDEN, FORBIDDEN),
+    "evaluation_results.session_results": _others(FORBIDDEN, FORBIDDEN),
+    "evaluation_results.course_results": _others(FORBIDDEN, FORBIDDEN),
+    "evaluation_results.quotable": _others(FORBIDDEN, FORBIDDEN),
+    # A person.
+    "accounts.manage_person": _others(FORBIDDEN, FORBIDDEN),
+    "accounts.person_roles": _others(FORBIDDEN, FORBIDDEN),
+    "accounts.person_status": _others(FORBIDDEN, FORBIDDEN),
+    # A quality review: not public, so 404 for a trainer it is not about.
+    "evaluation_results.review": _others(FORBIDDEN, NOT_FOUND),
+    "evaluation_results.review_response": _others(FORBIDDEN, NOT_FOUND),
+    "evaluation_results.review_findings": _others(FORBIDDEN, FORBIDDEN),
+    "evaluation_results.review_status": _others(FORBIDDEN, FORBIDDEN),
+}
