@@ -82,7 +82,9 @@ def expire_offers_command() -> None:
 
 def register_cli(app: Flask) -> None:
     """Register the project's commands on the app."""
+    from .backup import backup_command
     from .demo import demo_data_command
+    from .privacy.cli import anonymise_command
 
-    for command in (create_coordinator, expire_offers_command, demo_data_command):
+    for command in (create_coordinator, expire_offers_command, demo_data_command, backup_command, anonymise_command):
         app.cli.add_command(command)

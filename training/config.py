@@ -45,6 +45,12 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         # is Satisfactory or Poor, once it has at least REVIEW_MIN_RESPONSES ratings.
         "REVIEW_THRESHOLD_PERCENT": int(env.get("REVIEW_THRESHOLD_PERCENT", "25")),
         "REVIEW_MIN_RESPONSES": int(env.get("REVIEW_MIN_RESPONSES", "3")),
+        # Security and privacy.
+        "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "SIGN_IN_RATE_LIMIT": env.get("SIGN_IN_RATE_LIMIT", "10 per minute; 50 per hour"),
+        "SESSION_IDLE_MINUTES": int(env.get("SESSION_IDLE_MINUTES", "30")),
+        "RETENTION_YEARS": int(env.get("RETENTION_YEARS", "6")),
         "MIN_PASSWORD_LENGTH": int(env.get("MIN_PASSWORD_LENGTH", "12")),
         "PASSWORD_HASH_METHOD": env.get("PASSWORD_HASH_METHOD", "scrypt"),
     }

@@ -14,7 +14,7 @@ from . import timeutil
 from .accounts.models import Role, User
 from . import models  # noqa: F401  (all tables registered before migrations run)
 from .db import register_database
-from .extensions import csrf, db, login_manager, migrate
+from .extensions import csrf, db, limiter, login_manager, migrate
 
 
 class DatabaseIntConverter(IntegerConverter):
@@ -42,6 +42,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     csrf.init_app(app)
+    limiter.init_app(app)
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
@@ -101,6 +102,9 @@ def register_templates(app: Flask) -> None:
 
 def register_security(app: Flask) -> None:
     """A per-request CSP nonce and the security headers on every response."""
+    from .security import register_session_security
+
+    register_session_security(app)
 
     @app.before_request
     def _nonce() -> None:
@@ -135,10 +139,12 @@ def register_blueprints(app: Flask) -> None:
     from .certificates.views import bp as certificates_bp
     from .evaluation.results_views import bp as results_bp
     from .evaluation.views import bp as evaluation_bp
+    from .audit.views import bp as audit_bp
     from .health import bp as health_bp
+    from .privacy.views import bp as privacy_bp
 
     for bp in (catalogue_bp, accounts_bp, booking_bp, attendance_bp, evaluation_bp, results_bp, certificates_bp,
-               health_bp):
+               health_bp, audit_bp, privacy_bp):
         app.register_blueprint(bp)
 
 

@@ -1,0 +1,4 @@
+"""Privacy (placeholder)."""
+from flask import Blueprint
+
+bp = Blueprint("privacy", __name__)
