@@ -73,6 +73,13 @@ def test_short_password_is_refused(runner):
     assert _users() == []
 
 
+def test_common_password_is_refused(runner):
+    result = _run(runner, password="password123456")
+    assert result.exit_code != 0
+    assert "Choose a password that is harder to guess" in result.output
+    assert _users() == []
+
+
 def test_password_is_asked_for_when_not_given(runner):
     result = _run(runner, password=None, input=f"{PASSWORD}\n{PASSWORD}\n")
     assert result.exit_code == 0, result.output

@@ -158,6 +158,13 @@ ACCESS_MATRIX: dict[str, dict[str, str]] = {
     "certificates.verify": _public(),                       # anyone checks a code
     # --- health -------------------------------------------------------------------------
     "health.healthz": _public(),                            # load balancers; always anonymous
+    # --- audit --------------------------------------------------------------------------
+    "audit.index": _coordinator(),                          # bad filters: page re-shown with errors, 400
+    # --- privacy ------------------------------------------------------------------------
+    "privacy.notice": _public(),                            # the privacy notice
+    "privacy.my_data": _signed_in(),                        # your own data only; no id in the URL
+    "privacy.my_data_json": _signed_in(),                   # the same as a JSON attachment
+    "privacy.delete_person": _coordinator(),                # GET: confirmation page (POST anonymises, 302)
 }
 
 
@@ -199,4 +206,5 @@ OBJECT_LEVEL: dict[str, dict[str, str]] = {
     "evaluation_results.review_response": _others(FORBIDDEN, NOT_FOUND),
     "evaluation_results.review_findings": _others(FORBIDDEN, FORBIDDEN),
     "evaluation_results.review_status": _others(FORBIDDEN, FORBIDDEN),
+    "privacy.delete_person": _others(FORBIDDEN, FORBIDDEN),
 }

@@ -6,6 +6,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 
 from .accounts.models import Agency, Role, Sector, User
+from .accounts.passwords import HARDER_TO_GUESS, is_easy_to_guess
 from .db import write_transaction
 from .extensions import db
 
@@ -47,6 +48,8 @@ def create_coordinator(email: str, name: str, agency_name: str, sector: str, job
             raise click.ClickException(f"Password must be {minimum} characters or more")
         if len(password) > MAX_PASSWORD_LENGTH:
             raise click.ClickException(f"Password must be {MAX_PASSWORD_LENGTH} characters or fewer")
+        if is_easy_to_guess(password, email=email):
+            raise click.ClickException(HARDER_TO_GUESS)
 
     notes = []
     with write_transaction():

@@ -50,7 +50,11 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "SIGN_IN_RATE_LIMIT": env.get("SIGN_IN_RATE_LIMIT", "10 per minute; 50 per hour"),
         "SESSION_IDLE_MINUTES": int(env.get("SESSION_IDLE_MINUTES", "30")),
+        "SESSION_MAX_HOURS": int(env.get("SESSION_MAX_HOURS", "12")),
+        # How many proxies in front of the app set X-Forwarded-For (0: trust no one's header).
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         "RETENTION_YEARS": int(env.get("RETENTION_YEARS", "6")),
+        "TRAINING_TEAM_EMAIL": env.get("TRAINING_TEAM_EMAIL", "training-team@partnership.example"),
         "MIN_PASSWORD_LENGTH": int(env.get("MIN_PASSWORD_LENGTH", "12")),
         "PASSWORD_HASH_METHOD": env.get("PASSWORD_HASH_METHOD", "scrypt"),
     }

@@ -11,7 +11,7 @@ from werkzeug.routing import IntegerConverter
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
 from . import timeutil
-from .accounts.models import Role, User
+from .accounts.models import Role
 from . import models  # noqa: F401  (all tables registered before migrations run)
 from .db import register_database
 from .extensions import csrf, db, limiter, login_manager, migrate
@@ -43,13 +43,6 @@ def register_extensions(app: Flask) -> None:
     login_manager.session_protection = "basic"
     csrf.init_app(app)
     limiter.init_app(app)
-
-    @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        if not user_id.isdigit():
-            return None
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.active else None
 
 
 def _navigation() -> list[dict]:
@@ -108,7 +101,7 @@ def register_security(app: Flask) -> None:
 
     @app.before_request
     def _nonce() -> None:
-        g.csp_nonce = secrets.token_urlsafe(16)
+        g.setdefault("csp_nonce", secrets.token_urlsafe(16))
 
     @app.after_request
     def _headers(response):

@@ -61,7 +61,7 @@ def test_a_delegate_is_asked_to_complete_the_evaluation_first(page):
     attendance = AttendanceFactory()
     sign_in(page, attendance.user.email)
     page.goto(f"/bookings/{attendance.booking_id}/certificate")
-    expect(page.get_by_role("heading", level=2)).to_have_text(
+    expect(page.locator("main").get_by_role("heading", level=2)).to_have_text(
         "Complete the after-course evaluation to get your certificate")
     expect(page.get_by_role("button", name="Download certificate (PDF)")).to_have_count(0)
     assert_accessible(page)

@@ -15,6 +15,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..audit import services as audit
 from ..db import utcnow, write_transaction
 from ..extensions import db
 from .errors import (
@@ -27,6 +28,7 @@ from .errors import (
     WrongPassword,
 )
 from .models import Agency, Role, RoleGrant, Sector, User
+from .passwords import check_password_strength
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +145,7 @@ def register(*, name: str, email: str, agency_id: int, job_title: str, manager_n
     """Create a professional's account."""
     now = now or utcnow()
     email = normalise_email(email)
+    check_password_strength(password, email=email)
     try:
         with write_transaction():
             if user_by_email(email) is not None:
@@ -190,6 +193,7 @@ def change_password(user: User, *, current_password: str, new_password: str) -> 
     """Set a new password once the current one is confirmed."""
     if not user.check_password(current_password):
         raise WrongPassword()
+    check_password_strength(new_password, email=user.email)
     with write_transaction():
         user.set_password(new_password, _hash_method())
 
@@ -211,6 +215,7 @@ def set_roles(person: User, roles: Iterable[Role], *, actor: User) -> None:
                     person.grant(role, by=actor)
                 else:
                     person.revoke(role)
+            audit.roles_changed(actor, person)
     except IntegrityError as exc:
         # Another coordinator granted the same role at the same moment.
         raise RolesChangedMeanwhile() from exc
@@ -224,6 +229,7 @@ def set_active(person: User, active: bool, *, actor: User) -> None:
         raise OwnAccountStatus()
     with write_transaction():
         person.active = active
+        audit.account_status_changed(actor, person)
     log.info("User %s %s by user %s", person.id, "reactivated" if active else "deactivated", actor.id)
 
 

@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 from ..auth import coordinator_required, safe_next
 from ..db import utcnow
 from ..errors import DomainError
-from ..extensions import db
+from ..extensions import db, limiter
 from . import services
 from .errors import AgencyNameTaken, AgencyUnavailable, EmailTaken, WrongPassword
 from .forms import (
@@ -21,6 +21,7 @@ from .forms import (
     SignInForm,
 )
 from .models import Agency, Role, Sector, User
+from .passwords import PasswordTooEasy
 
 bp = Blueprint("accounts", __name__)
 
@@ -44,11 +45,18 @@ def _next_or(default: str) -> str:
     return safe_next(request.args.get("next"), default)
 
 
+def _sign_in_rate_limit() -> str:
+    """Per client address, POST only: guessing passwords and mass registration are slowed,
+    reading the pages is not. Every attempt counts, so the 429 page says nothing about any account."""
+    return current_app.config["SIGN_IN_RATE_LIMIT"]
+
+
 # ---------------------------------------------------------------------------
 # Signing in and out, registering
 # ---------------------------------------------------------------------------
 
 @bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit(_sign_in_rate_limit, methods=["POST"])
 def sign_in() -> str | Response:
     """Sign in with email address and password."""
     if current_user.is_authenticated:
@@ -74,6 +82,7 @@ def sign_out() -> Response:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_sign_in_rate_limit, methods=["POST"])
 def register() -> str | Response:
     """Create a professional's account, then sign in with it."""
     if current_user.is_authenticated:
@@ -97,6 +106,8 @@ def register() -> str | Response:
             form.email.errors.append(exc.message)
         except AgencyUnavailable as exc:
             form.agency.errors.append(exc.message)
+        except PasswordTooEasy as exc:
+            form.password.errors.append(exc.message)
         else:
             _start_session(user)
             flash("Your account has been created", "success")
@@ -131,6 +142,8 @@ def change_password() -> str | Response:
                                      new_password=form.new_password.data)
         except WrongPassword as exc:
             form.current_password.errors.append(exc.message)
+        except PasswordTooEasy as exc:
+            form.new_password.errors.append(exc.message)
         else:
             flash("Your password has been changed", "success")
             return redirect(url_for("accounts.account"))

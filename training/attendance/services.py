@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defaultload, joinedload, lazyload
 
 from ..accounts.models import Agency, User
+from ..audit import services as audit
 from ..booking.models import Booking, BookingStatus
 from ..catalogue.models import Course, CourseSession, session_trainers
 from ..catalogue.services import lock_session
@@ -162,8 +163,10 @@ def _apply_marks(session: CourseSession, outcomes: dict[int, AttendanceOutcome],
                 attendee_name=person.name, attendee_email=person.email, agency_id=person.agency_id,
                 outcome=outcome, walk_in=False, recorded_by_id=actor.id, recorded_at=now,
             ))
+            audit.attendance_marked(actor, session.id, booking_id, None, outcome, now)
             changed += 1
         elif attendance.outcome != outcome:
+            audit.attendance_marked(actor, session.id, booking_id, attendance.outcome, outcome, now)
             attendance.outcome = outcome
             attendance.recorded_by_id = actor.id
             attendance.recorded_at = now
@@ -227,6 +230,7 @@ def complete_register(session_id: int, actor: User, now: datetime | None = None,
             db.session.add(register)
         register.completed_at = now
         register.completed_by_id = actor.id
+        audit.register_completed(actor, session_id, now)
     return register
 
 
@@ -283,6 +287,7 @@ def add_walk_in(session_id: int, *, name: str, email: str | None, agency_id: int
             db.session.flush()
         except IntegrityError as exc:
             raise AlreadyOnRegister() from exc
+        audit.walk_in_added(actor, attendance, now)
     return attendance
 
 
@@ -312,6 +317,7 @@ def remove_walk_in(session_id: int, attendance_id: int, actor: User, now: dateti
         if attendance is None or attendance.session_id != session_id or not attendance.walk_in:
             raise WalkInNotFound()
         name = attendance.attendee_name
+        audit.walk_in_removed(actor, attendance, now)
         db.session.delete(attendance)
     return name
 

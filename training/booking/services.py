@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..accounts.models import User
+from ..audit import services as audit
 from ..catalogue import signals
 from ..catalogue.models import CourseSession, SessionStatus
 from ..catalogue.services import lock_session
@@ -231,6 +232,7 @@ def book_place(session_id: int, user: User, *, by: User | None = None, now: date
         session = lock_session(session_id)
         _check_bookable(session, now, staff=staff)
         booking = _place_or_queue(session, user, by, now, overbook)
+        audit.booking_made(by, booking, now)
     return booking
 
 
@@ -266,6 +268,7 @@ def cancel_booking(booking_id: int, actor: User, *, now: datetime | None = None)
         elif booking.status != BookingStatus.EXPIRED:
             raise InvalidTransition("This booking is no longer active")
         expired = booking.status == BookingStatus.EXPIRED
+        audit.booking_changed(actor, booking, "booking.cancelled", now)
         _offer_freed_places(session, now)
     if expired:
         raise OfferExpired()
@@ -288,6 +291,7 @@ def accept_offer(booking_id: int, actor: User, *, now: datetime | None = None) -
             _offer_freed_places(session, now)
         else:
             booking.confirm(now)
+            audit.booking_changed(actor, booking, "booking.offer_accepted", now)
             _sync_places_taken(session)
     if expired:
         raise OfferExpired()
@@ -307,6 +311,7 @@ def decline_offer(booking_id: int, actor: User, *, now: datetime | None = None) 
             booking.expire(now)
         else:
             booking.decline(now)
+            audit.booking_changed(actor, booking, "booking.offer_declined", now)
         _offer_freed_places(session, now)
     if expired:
         raise OfferExpired()
@@ -367,6 +372,7 @@ def transfer_booking(booking_id: int, actor: User, colleague_email: str, *,
             previous_booking_id=booking.id,
         )
         db.session.add(new)
+        audit.booking_changed(actor, booking, "booking.transferred", now)
         _sync_places_taken(session)
     return new
 
@@ -398,6 +404,7 @@ def move_booking(booking_id: int, to_session_id: int, by: User, *, now: datetime
         booking.mark_moved(now)
         db.session.flush()
         new = _place_or_queue(target, booking.user, by, now, overbook, previous=booking)
+        audit.booking_moved(by, booking, new, now)
         _offer_freed_places(source, now)
     return new
 

@@ -27,6 +27,7 @@ from weasyprint import HTML, URLFetcher
 from ..accounts.models import User
 from ..attendance import services as attendance_services
 from ..attendance.models import Attendance, AttendanceOutcome
+from ..audit import services as audit
 from ..booking.models import Booking
 from ..catalogue.models import Course, CourseSession
 from ..db import utcnow, write_transaction
@@ -338,7 +339,9 @@ def session_certificates_pdf(session_id: int, actor: User, verify_url: str,
     ).all()
     rows.sort(key=lambda r: (r.Attendance.attendee_name.casefold(), r.Attendance.id))
     texts = [_text(certificate, attendance, session) for certificate, attendance in rows]
-    return PdfFile(_render_certificates(texts, verify_url), _filename("certificates", session))
+    content = _render_certificates(texts, verify_url)
+    audit.certificates_exported(actor, session_id, len(texts), now)
+    return PdfFile(content, _filename("certificates", session))
 
 
 def sign_in_sheet_pdf(session_id: int, actor: User, blank_rows: int) -> PdfFile:
@@ -352,7 +355,9 @@ def sign_in_sheet_pdf(session_id: int, actor: User, blank_rows: int) -> PdfFile:
         blank_rows=blank_rows,
         partnership_name=current_app.config["PARTNERSHIP_NAME"],
     )
-    return PdfFile(render_pdf(html), _filename("sign-in-sheet", session))
+    content = render_pdf(html)
+    audit.sign_in_sheet_exported(actor, session.id, len(sheet.rows))
+    return PdfFile(content, _filename("sign-in-sheet", session))
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,96 @@
+"""CSRF on every state-changing request, and no state change over GET."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from tests.conftest import login
+from tests.factories import AttendanceFactory, BookingFactory, CoordinatorFactory, SessionFactory
+from tests.security.conftest import fill_url, row_counts
+from training.db import utcnow
+
+# The first look at an evaluation form may create the standard question sets.
+# Certificates are issued (get-or-create, once) the first time one is looked at, by design of
+# the certificates area; the staff PDFs are exports of personal data, so they append an audit
+# event recording who exported what. Nothing else may change over GET.
+GET_MAY_CREATE = {
+    "evaluation.form": {"question_sets", "questions"},
+    "certificates.download": {"certificates"},
+    "certificates.download_pdf": {"certificates"},
+    "certificates.session_bulk": {"certificates", "audit_events"},
+    "certificates.sign_in_sheet_pdf": {"audit_events"},
+}
+
+
+def _world():
+    """A coordinator who trains a past session and holds a booking on it, so ids 1 exist."""
+    coordinator = CoordinatorFactory()
+    starts = (utcnow() - timedelta(days=2)).replace(microsecond=0)
+    session = SessionFactory(starts_at=starts, trainers=[coordinator])
+    AttendanceFactory(booking=BookingFactory(session=session, user=coordinator))
+    return coordinator
+
+
+def _rules(app, method: str) -> list:
+    return sorted((r for r in app.url_map.iter_rules() if method in r.methods and r.endpoint != "static"),
+                  key=lambda r: r.rule)
+
+
+def test_every_post_without_a_token_is_refused_and_changes_nothing(make_app):
+    guarded = make_app(WTF_CSRF_ENABLED=True)
+    rules = _rules(guarded, "POST")
+    assert len(rules) > 20  # the whole app, not a handful
+    client = login(guarded.test_client(), _world())
+    before = row_counts()
+    refused = {}
+    for rule in rules:
+        response = client.post(fill_url(rule), data={"active": "false", "confirm": "yes"})
+        refused[rule.endpoint] = (response.status_code, "Your form has expired" in response.get_data(as_text=True))
+    assert {endpoint: result for endpoint, result in refused.items() if result != (400, True)} == {}
+    assert row_counts() == before
+
+
+def test_sign_in_and_register_need_a_token_too(make_app):
+    guarded = make_app(WTF_CSRF_ENABLED=True)
+    client = guarded.test_client()
+    before = row_counts()
+    for path in ("/sign-in", "/register"):
+        response = client.post(path, data={"email": "someone@example.org", "password": "anything at all"})
+        assert response.status_code == 400
+        assert "Your form has expired" in response.get_data(as_text=True)
+    assert row_counts() == before
+
+
+def test_a_post_with_the_token_gets_through(make_app):
+    guarded = make_app(WTF_CSRF_ENABLED=True)
+    client = login(guarded.test_client(), _world())
+    page = client.get("/account").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = client.post("/sign-out", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert client.get("/account").status_code == 302  # signed out: the POST took effect
+
+
+@pytest.fixture
+def coordinator_client(app):
+    return login(app.test_client(), _world())
+
+
+def test_no_get_changes_anything(app, coordinator_client):
+    rules = _rules(app, "GET")
+    assert len(rules) > 20
+    changed, errors = {}, {}
+    for rule in rules:
+        before = row_counts()
+        response = coordinator_client.get(fill_url(rule))
+        if response.status_code >= 500:
+            errors[rule.endpoint] = response.status_code
+        after = row_counts()
+        allowed = GET_MAY_CREATE.get(rule.endpoint, set())
+        diff = {name for name in before if before[name] != after[name]} - allowed
+        if diff:
+            changed[rule.endpoint] = sorted(diff)
+    assert changed == {}
+    assert errors == {}

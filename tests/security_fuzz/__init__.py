@@ -1,0 +1,1 @@
+"""Hostile input: property-based posts to every form, stored XSS checks."""

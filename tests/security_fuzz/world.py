@@ -1,0 +1,103 @@
+"""A small world built with the factories, in which every POST form in the app is reachable."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from tests.factories import (
+    AgencyFactory,
+    AttendanceFactory,
+    BookingFactory,
+    CoordinatorFactory,
+    CourseFactory,
+    SessionFactory,
+    UserFactory,
+)
+from training.accounts.models import Role, User
+from training.attendance.models import AttendanceOutcome
+from training.booking.models import BookingStatus
+from training.db import utcnow
+from training.evaluation import reviews
+from training.evaluation import services as evaluation_services
+from training.evaluation.models import Answer, Stage
+from training.extensions import db
+
+OUTCOMES = "Recognise signs of abuse\nKnow how to make a referral"
+
+
+def after_answers(comment: str = "Useful day", do_differently: str = "Check the threshold document first") -> dict:
+    """A complete, valid set of answers to version 1 of the after-course form."""
+    return {"knowledge": 4, "confidence": 4, "outcomes": {1: "met", 2: "partly"}, "trainer": 5, "materials": 4,
+            "venue": 3, "overall": "good", "do_differently": do_differently, "comments": comment}
+
+
+@dataclass
+class World:
+    """The objects the URLs name, and the people who act on them."""
+
+    coordinator: User  # also a trainer of every session here, so the review response is reachable
+    professional: User
+    colleague: User
+    other_person: User  # the one whose roles and status the coordinator changes
+    agency_id: int
+    other_agency_id: int
+    course_id: int
+    upcoming_id: int
+    other_upcoming_id: int
+    past_id: int
+    upcoming_booking_id: int
+    offered_booking_id: int
+    past_booking_id: int
+    walk_in_id: int
+    answer_id: int
+    review_id: int
+
+    @property
+    def session_ids(self) -> list[int]:
+        return [self.upcoming_id, self.other_upcoming_id, self.past_id]
+
+    @property
+    def booking_ids(self) -> list[int]:
+        return [self.upcoming_booking_id, self.offered_booking_id, self.past_booking_id]
+
+
+def build_world() -> World:
+    """Every object the POST routes name, committed."""
+    now = utcnow().replace(microsecond=0)
+    agency = AgencyFactory(name="Thameside Primary School")
+    other_agency = AgencyFactory(name="Thameside Health Visiting")
+    coordinator = CoordinatorFactory(agency=agency, roles=[Role.PROFESSIONAL, Role.COORDINATOR, Role.TRAINER])
+    professional = UserFactory(agency=agency)
+    colleague = UserFactory(agency=agency)
+    other_person = UserFactory(agency=other_agency)
+    commenter = UserFactory(agency=other_agency)
+    course = CourseFactory(learning_outcomes=OUTCOMES)
+    upcoming = SessionFactory(course=course, trainers=[coordinator])
+    other_upcoming = SessionFactory(course=course, trainers=[coordinator], starts_at=now + timedelta(days=40),
+                                    ends_at=now + timedelta(days=40, hours=3),
+                                    booking_closes_at=now + timedelta(days=39))
+    ends = now - timedelta(days=1)
+    past = SessionFactory(course=course, trainers=[coordinator], starts_at=ends - timedelta(hours=3), ends_at=ends,
+                          booking_closes_at=ends - timedelta(days=2))
+    upcoming_booking = BookingFactory(session=upcoming, user=professional)
+    offered = BookingFactory(session=other_upcoming, user=professional, status=BookingStatus.OFFERED,
+                             confirmed_at=None, offered_at=now, offer_expires_at=now + timedelta(days=1))
+    past_booking = BookingFactory(session=past, user=professional)
+    AttendanceFactory(booking=past_booking, outcome=AttendanceOutcome.ATTENDED)
+    commenter_booking = BookingFactory(session=past, user=commenter)
+    AttendanceFactory(booking=commenter_booking, outcome=AttendanceOutcome.ATTENDED)
+    walk_in = AttendanceFactory(booking=None, session=past, user=None, attendee_name="Walk In",
+                                attendee_email="walk.in@example.org", agency=other_agency)
+    evaluation_services.save(booking_id=commenter_booking.id, stage=Stage.AFTER, actor=commenter,
+                             answers=after_answers(), now=utcnow(), submit=True)
+    answer_id = db.session.scalar(select(Answer.id).where(Answer.text == "Useful day"))
+    review = reviews.raise_review(course.id, past.id, "Raised for the hostile input tests", coordinator, utcnow())
+    return World(
+        coordinator=coordinator, professional=professional, colleague=colleague, other_person=other_person,
+        agency_id=agency.id, other_agency_id=other_agency.id, course_id=course.id, upcoming_id=upcoming.id,
+        other_upcoming_id=other_upcoming.id, past_id=past.id, upcoming_booking_id=upcoming_booking.id,
+        offered_booking_id=offered.id, past_booking_id=past_booking.id, walk_in_id=walk_in.id,
+        answer_id=answer_id, review_id=review.id,
+    )
