@@ -6,13 +6,13 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 GOVUK := node_modules/govuk-frontend/dist/govuk
 
-.PHONY: run test install assets browser pdf-libs migrate demo bench clean
+.PHONY: run test install assets browser pdf-libs check migrate demo bench clean
 
 run: install assets pdf-libs migrate
 	$(FLASK) demo-data --if-empty
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install assets browser pdf-libs
+test: install assets browser pdf-libs check
 	@# Migrations must build exactly what the models describe (also tested on both databases).
 	rm -f instance/db-check.sqlite && mkdir -p instance
 	DATABASE_URL=sqlite:///$(CURDIR)/instance/db-check.sqlite $(FLASK) db upgrade
@@ -54,6 +54,11 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "Installing Chromium with apt-get"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation >/dev/null; }
+
+# Static checks: lint, and bandit with no medium or high findings.
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/bandit -q -r training -c bandit.yaml -ll
 
 # WeasyPrint renders PDFs with Pango; the fonts give certificates a consistent face.
 pdf-libs:

@@ -161,7 +161,8 @@ def run_engine(engine_name: str, seconds: float, connections: int) -> dict:
     port = _free_port()
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level",
-         "warning", "--access-logfile", "/dev/null", "bench.app:app"], cwd=ROOT, env={**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET})
+         "warning", "--access-logfile", "/dev/null", "bench.app:app"],
+        cwd=ROOT, env={**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET})
     try:
         for _ in range(100):
             try:

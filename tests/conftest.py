@@ -11,11 +11,10 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
+from tests.factories import TEST_PASSWORD  # noqa: F401  (re-exported for tests)
 from training import create_app
 from training.db import utcnow
 from training.extensions import db
-
-from tests.factories import TEST_PASSWORD  # noqa: F401  (re-exported for tests)
 
 
 def database_url(tmp_dir) -> str:

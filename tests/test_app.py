@@ -46,3 +46,16 @@ def test_security_headers_and_nonce(client):
                                   "/sessions/99999999999999999999/register"])
 def test_ids_beyond_an_integer_column_are_not_found(client, path):
     assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/?format=%00", "/?q%00=1"])
+def test_nul_in_a_query_is_a_bad_request_not_a_server_error(client, path):
+    # PostgreSQL text cannot hold NUL; the app refuses it before any database work.
+    response = client.get(path)
+    assert response.status_code == 400
+    assert "There is a problem with your request" in response.get_data(as_text=True)
+
+
+def test_nul_in_a_form_is_a_bad_request(client):
+    response = client.post("/sign-in", data={"email": "a\x00@example.org", "password": "x"})
+    assert response.status_code == 400

@@ -2,9 +2,9 @@
 import pytest
 from sqlalchemy import func, select
 
+from tests.factories import TEST_PASSWORD, AgencyFactory, UserFactory
 from training.accounts.models import Agency, Role, Sector, User
 from training.extensions import db
-from tests.factories import TEST_PASSWORD, AgencyFactory, UserFactory
 
 PASSWORD = "a long enough passphrase"
 

@@ -45,8 +45,8 @@ def test_write_transaction_commits_once_or_not_at_all():
 def test_booking_takes_the_write_lock_before_reading_capacity():
     """SQLite: the write transaction begins IMMEDIATE. PostgreSQL: the session row is locked
     FOR UPDATE. Either way the lock comes before the capacity is read."""
-    from training.booking.services import book_place
     from tests.factories import UserFactory
+    from training.booking.services import book_place
 
     session_id = SessionFactory(capacity=1).id
     person = UserFactory()

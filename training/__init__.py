@@ -10,8 +10,8 @@ from .web import (
     register_error_handlers,
     register_extensions,
     register_security,
-    register_url_converters,
     register_templates,
+    register_url_converters,
 )
 
 

@@ -1,9 +1,9 @@
 """Every area's models, imported so metadata (and Alembic) sees all tables."""
 from .accounts.models import Agency, Role, RoleGrant, Sector, User  # noqa: F401
 from .attendance.models import Attendance, AttendanceOutcome, Register  # noqa: F401
+from .audit.models import AuditEvent  # noqa: F401, E402
 from .booking.models import Booking, BookingStatus  # noqa: F401
 from .catalogue.models import Course, CourseFormat, CourseSession, CourseTheme, Level, SessionStatus, Theme  # noqa: F401
-from .audit.models import AuditEvent  # noqa: F401, E402
 from .certificates.models import Certificate  # noqa: F401, E402
+from .evaluation.models import Answer, Evaluation, QualityReview, Question, QuestionSet  # noqa: F401, E402
 from .security import SignedOutSession  # noqa: F401, E402
-from .evaluation.models import Answer, Evaluation, Question, QualityReview, QuestionSet  # noqa: F401, E402

@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 import secrets
+from itertools import chain
 
-from flask import Flask, g, render_template, request, url_for
+from flask import Flask, abort, g, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from govuk_frontend_wtf.main import WTFormsHelpers
-from werkzeug.routing import IntegerConverter
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from werkzeug.routing import IntegerConverter
 
-from . import timeutil
+from . import (
+    models,  # noqa: F401  (all tables registered before migrations run)
+    timeutil,
+)
 from .accounts.models import Role
-from . import models  # noqa: F401  (all tables registered before migrations run)
 from .db import register_database
 from .extensions import csrf, db, limiter, login_manager, migrate
 
@@ -100,6 +103,14 @@ def register_security(app: Flask) -> None:
     register_session_security(app)
 
     @app.before_request
+    def _refuse_nul() -> None:
+        # PostgreSQL text cannot hold NUL (0x00), and no honest form sends it: refuse it here
+        # rather than fail in the database.
+        for key, values in chain(request.args.lists(), request.form.lists()):
+            if "\x00" in key or any("\x00" in value for value in values):
+                abort(400)
+
+    @app.before_request
     def _nonce() -> None:
         g.setdefault("csp_nonce", secrets.token_urlsafe(16))
 
@@ -127,12 +138,12 @@ def register_blueprints(app: Flask) -> None:
     """Each area's views."""
     from .accounts.views import bp as accounts_bp
     from .attendance.views import bp as attendance_bp
+    from .audit.views import bp as audit_bp
     from .booking.views import bp as booking_bp
     from .catalogue.views import bp as catalogue_bp
     from .certificates.views import bp as certificates_bp
     from .evaluation.results_views import bp as results_bp
     from .evaluation.views import bp as evaluation_bp
-    from .audit.views import bp as audit_bp
     from .health import bp as health_bp
     from .privacy.views import bp as privacy_bp
 

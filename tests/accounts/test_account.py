@@ -4,9 +4,9 @@ import re
 import pytest
 from werkzeug.security import check_password_hash
 
+from tests.factories import TEST_PASSWORD, AgencyFactory, CoordinatorFactory, UserFactory
 from training.accounts.models import Role
 from training.extensions import db
-from tests.factories import TEST_PASSWORD, AgencyFactory, CoordinatorFactory, UserFactory
 
 NEW_PASSWORD = "another long passphrase"
 

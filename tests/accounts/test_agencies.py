@@ -4,9 +4,9 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from tests.factories import AgencyFactory, CoordinatorFactory, UserFactory
 from training.accounts.models import Agency, Sector
 from training.extensions import db
-from tests.factories import AgencyFactory, CoordinatorFactory, UserFactory
 
 
 @pytest.fixture

@@ -1,14 +1,14 @@
 """Coordinators' people pages: the list, one person, their roles and account status."""
 import re
-from datetime import UTC, datetime
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import event
 
+from tests.factories import AgencyFactory, CoordinatorFactory, TrainerFactory, UserFactory
 from training.accounts.models import Role
 from training.extensions import db
-from tests.factories import AgencyFactory, CoordinatorFactory, TrainerFactory, UserFactory
 
 
 @contextmanager

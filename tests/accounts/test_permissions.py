@@ -1,8 +1,8 @@
 """Who may see which accounts page."""
 import pytest
 
-from training.accounts.models import Role
 from tests.factories import AgencyFactory, CoordinatorFactory, TrainerFactory, UserFactory
+from training.accounts.models import Role
 
 SIGNED_IN_PAGES = ["/account", "/account/edit"]
 COORDINATOR_PAGES = ["/manage/people", "/manage/people/{person}", "/manage/agencies",

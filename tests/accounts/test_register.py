@@ -4,9 +4,9 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from tests.factories import AgencyFactory, UserFactory
 from training.accounts.models import Role, User
 from training.extensions import db
-from tests.factories import AgencyFactory, UserFactory
 
 PASSWORD = "a long enough passphrase"
 

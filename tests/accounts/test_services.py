@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
+from tests.factories import TEST_PASSWORD, AgencyFactory, CoordinatorFactory, TrainerFactory, UserFactory
 from training.accounts import services
 from training.accounts.errors import (
     AgencyNameTaken,
@@ -15,7 +16,6 @@ from training.accounts.errors import (
 )
 from training.accounts.models import Agency, Role, Sector, User
 from training.extensions import db
-from tests.factories import TEST_PASSWORD, AgencyFactory, CoordinatorFactory, TrainerFactory, UserFactory
 
 NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from tests.factories import AgencyFactory, BookingFactory, CoordinatorFactory, CourseFactory, SessionFactory, UserFactory
+
+from tests.factories import (
+    AgencyFactory,
+    BookingFactory,
+    CoordinatorFactory,
+    CourseFactory,
+    SessionFactory,
+    UserFactory,
+)
 from training.attendance import services
 from training.attendance.models import AttendanceOutcome as A
 from training.extensions import db

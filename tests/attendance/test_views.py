@@ -15,7 +15,8 @@ from tests.factories import (
     UserFactory,
 )
 from training.attendance import services
-from training.attendance.models import Attendance, AttendanceOutcome as A, Register
+from training.attendance.models import Attendance, Register
+from training.attendance.models import AttendanceOutcome as A
 from training.booking.models import BookingStatus
 from training.db import utcnow
 from training.extensions import db
@@ -137,7 +138,7 @@ def test_marking_saves_and_redirects(as_trainer, session):
                                                                   (second.id, A.DID_NOT_ATTEND)]
     page = as_trainer.get(response.headers["Location"]).get_data(as_text=True)
     assert "Attendance saved" in page
-    assert f'value="attended" checked' in page
+    assert 'value="attended" checked' in page
 
 
 def test_re_marking_changes_the_outcome(as_trainer, session):

@@ -42,7 +42,7 @@ class QueryCounter:
     def _count(self, *_args, **_kwargs) -> None:
         self.count += 1
 
-    def __enter__(self) -> "QueryCounter":
+    def __enter__(self) -> QueryCounter:
         event.listen(db.engine, "before_cursor_execute", self._count)
         return self
 

@@ -6,14 +6,13 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
+from tests.booking.helpers import reload
+from tests.factories import SessionFactory, UserFactory
 from training.booking.models import BookingStatus
 from training.booking.services import book_place, cancel_booking, cancellation_deadline
 from training.booking.views import london_deadline
 from training.catalogue.models import CourseSession
 from training.timeutil import london_to_utc
-
-from tests.factories import SessionFactory, UserFactory
-from tests.booking.helpers import reload
 
 
 def _session_at(day: date, hour: int = 10, minute: int = 0) -> CourseSession:

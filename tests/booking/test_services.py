@@ -7,6 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from tests.booking.helpers import assert_places_consistent, reload, status_of
+from tests.factories import AgencyFactory, CoordinatorFactory, SessionFactory, TrainerFactory, UserFactory
 from training.booking import services
 from training.booking.errors import (
     AlreadyBooked,
@@ -26,9 +28,6 @@ from training.catalogue.models import CourseSession
 from training.catalogue.services import lock_session
 from training.db import utcnow, write_transaction
 from training.extensions import db
-
-from tests.booking.helpers import assert_places_consistent, reload, status_of
-from tests.factories import AgencyFactory, CoordinatorFactory, SessionFactory, TrainerFactory, UserFactory
 
 S = BookingStatus
 

@@ -7,13 +7,6 @@ from datetime import date, time, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from training.booking import services
-from training.booking.models import Booking, BookingStatus
-from training.catalogue.models import CourseFormat, CourseSession
-from training.db import utcnow, write_transaction
-from training.extensions import db
-from training.timeutil import london_to_utc
-
 from tests.booking.helpers import QueryCounter, assert_places_consistent, status_of
 from tests.factories import (
     AgencyFactory,
@@ -23,6 +16,12 @@ from tests.factories import (
     TrainerFactory,
     UserFactory,
 )
+from training.booking import services
+from training.booking.models import Booking, BookingStatus
+from training.catalogue.models import CourseFormat, CourseSession
+from training.db import utcnow, write_transaction
+from training.extensions import db
+from training.timeutil import london_to_utc
 
 S = BookingStatus
 LINK = "https://meet.example.org/safeguarding-123"
@@ -579,7 +578,8 @@ def test_move_a_booking_from_the_coordinator_pages(login_as):
 
 @pytest.mark.parametrize("value", ["", "abc", "999999", "source"])
 def test_move_with_a_bad_choice_is_a_form_error(login_as, value):
-    source, target = SessionFactory(), SessionFactory()
+    source = SessionFactory()
+    SessionFactory()  # a valid target exists, so the refusal is about the value sent
     booking = services.book_place(source.id, UserFactory())
     if value == "source":
         value = str(source.id)

@@ -3,10 +3,10 @@ import re
 
 from playwright.sync_api import expect
 
-from training.accounts.models import Role, User
-from training.extensions import db
 from tests.browser.conftest import assert_accessible, sign_in
 from tests.factories import AgencyFactory, CoordinatorFactory, UserFactory
+from training.accounts.models import Role, User
+from training.extensions import db
 
 PASSWORD = "a long enough passphrase"
 

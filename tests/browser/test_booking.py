@@ -6,11 +6,11 @@ import re
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from tests.browser.conftest import assert_accessible, sign_in
+from tests.factories import AgencyFactory, CoordinatorFactory, CourseFactory, SessionFactory, UserFactory
 from training.booking import services
 from training.booking.models import Booking, BookingStatus
 from training.extensions import db
-from tests.browser.conftest import assert_accessible, sign_in
-from tests.factories import AgencyFactory, CoordinatorFactory, CourseFactory, SessionFactory, UserFactory
 
 S = BookingStatus
 PASSWORD = "a long enough passphrase"

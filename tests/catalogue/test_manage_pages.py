@@ -19,8 +19,8 @@ from tests.factories import (
 )
 from training.booking import services as booking
 from training.booking.models import Booking, BookingStatus
-from training.catalogue.services import default_booking_close
 from training.catalogue.models import Course, CourseFormat, CourseSession, Level, SessionStatus, Theme
+from training.catalogue.services import default_booking_close
 from training.db import utcnow
 from training.extensions import db
 from training.timeutil import london_to_utc

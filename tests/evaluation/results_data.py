@@ -14,9 +14,11 @@ from training.evaluation.models import (
     Evaluation,
     EvaluationStatus,
     Question,
-    QuestionKind as K,
     QuestionSet,
     Stage,
+)
+from training.evaluation.models import (
+    QuestionKind as K,
 )
 from training.evaluation.signals import evaluation_submitted
 from training.extensions import db

@@ -21,7 +21,6 @@ from training.evaluation.models import Answer, Evaluation, EvaluationStatus, Que
 from training.evaluation.questions import DEFAULT_QUESTIONS, QuestionDefinition
 from training.extensions import db
 
-
 # ---------------------------------------------------------------------------
 # When each form is open
 # ---------------------------------------------------------------------------

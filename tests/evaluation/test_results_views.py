@@ -8,9 +8,9 @@ from sqlalchemy import event, select
 
 from tests.evaluation.results_data import attendee, build_known_session, evaluation, past_session, question_sets
 from tests.factories import CoordinatorFactory, CourseFactory, TrainerFactory, UserFactory
+from training.db import utcnow
 from training.evaluation.models import Answer, Stage
 from training.evaluation.results import current_financial_year
-from training.db import utcnow
 from training.extensions import db
 
 A = Stage.AFTER

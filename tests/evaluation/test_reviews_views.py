@@ -8,10 +8,10 @@ from sqlalchemy import select
 
 from tests.evaluation.results_data import past_session
 from tests.factories import CoordinatorFactory, CourseFactory, TrainerFactory, UserFactory
+from training.db import utcnow
 from training.evaluation import reviews
 from training.evaluation.models import QualityReview, ReviewStatus
 from training.extensions import db
-from training.db import utcnow
 
 
 def reload(review_id) -> QualityReview:

@@ -18,6 +18,7 @@ from wtforms.validators import Email, EqualTo, InputRequired, Length, Validation
 
 from .models import Agency, Role, Sector
 from .services import MAX_PASSWORD_LENGTH
+
 EMAIL_FORMAT = "Enter an email address in the correct format, like name@example.com"
 
 

@@ -36,7 +36,6 @@ from .errors import (
 )
 from .models import Booking, BookingStatus
 
-
 # ---------------------------------------------------------------------------
 # Rules that are pure functions of a session and the time
 # ---------------------------------------------------------------------------

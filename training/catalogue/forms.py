@@ -51,6 +51,7 @@ class WholeNumberField(StringField):
         self.data = None
         text = (valuelist[0] if valuelist else "").strip().replace(",", "")
         if not text:
+            self.raw_data = []  # spaces or commas alone count as not answered
             return
         if not _WHOLE_NUMBER.match(text):
             raise ValueError(self.invalid_message)
@@ -76,6 +77,7 @@ class TimeOfDayField(StringField):
         self.data = None
         text = (valuelist[0] if valuelist else "").strip()
         if not text:
+            self.raw_data = []  # spaces alone count as not answered
             return
         match = _TIME.match(text)
         if not match or int(match[1]) > 23 or int(match[2]) > 59:
@@ -109,7 +111,7 @@ class GovDateField(Field):
         self.data = None
         if not any(parts):
             return
-        missing = [name for name, value in zip(("day", "month", "year"), parts) if not value]
+        missing = [name for name, value in zip(("day", "month", "year"), parts, strict=True) if not value]
         if missing:
             raise ValueError(f"{self.name_in_errors} must include a {' and '.join(missing)}")
         if not all(p.isdigit() for p in parts):
@@ -134,7 +136,7 @@ def _one_of(values: Iterable[str], message: str):
 
     def check(_form, field):
         data = field.data if isinstance(field.data, list) else [field.data]
-        if any(v not in allowed for v in data if v):
+        if any(v not in allowed for v in data):
             raise ValidationError(message)
 
     return check
@@ -142,7 +144,8 @@ def _one_of(values: Iterable[str], message: str):
 
 def _at_least_one(message: str):
     def check(_form, field):
-        if not field.data:
+        data = field.data if isinstance(field.data, list) else [field.data]
+        if not [v for v in data if v]:
             raise StopValidation(message)
 
     return check

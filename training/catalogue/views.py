@@ -184,7 +184,10 @@ def session_new(course_id: int) -> str | Response:
     form = SessionForm()
     copied_from = None
     draft_trainers: tuple[int, ...] = ()
-    if request.method == "GET" and (copy_id := request.args.get("copy", type=int)) is not None:
+    copy_id = request.args.get("copy", type=int)
+    if copy_id is not None and not 1 <= copy_id <= 2**31 - 1:
+        abort(404)  # not an id any session can have
+    if request.method == "GET" and copy_id is not None:
         copied_from = services.get_session(copy_id)
         if copied_from is None or copied_from.course_id != course_id:
             abort(404)

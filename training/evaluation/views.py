@@ -12,10 +12,9 @@ from flask_login import current_user, login_required
 from ..auth import coordinator_required
 from ..db import utcnow
 from . import services
-from .errors import EvaluationLocked, EvaluationNotOpen
+from .errors import EvaluationLocked, EvaluationNotFound, EvaluationNotOpen, InvalidAnswers
 from .forms import SUBMIT, evaluation_form
 from .models import Stage
-from .errors import EvaluationNotFound, InvalidAnswers
 
 bp = Blueprint("evaluation", __name__)
 
