@@ -9,6 +9,7 @@ from ..auth import coordinator_required, safe_next
 from ..db import utcnow
 from ..errors import DomainError
 from ..extensions import db, limiter
+from ..pagination import govuk_pagination
 from . import services
 from .errors import AgencyNameTaken, AgencyUnavailable, EmailTaken, WrongPassword
 from .forms import (
@@ -183,29 +184,6 @@ def account_edit() -> str | Response:
 # Coordinators: people
 # ---------------------------------------------------------------------------
 
-def _pagination(page: int, pages: int, endpoint: str, args: dict) -> dict | None:
-    """Parameters for the GOV.UK pagination component, keeping the current filters."""
-    if pages <= 1:
-        return None
-
-    def href(number: int) -> str:
-        return url_for(endpoint, **{**args, "page": number})
-
-    shown = sorted({1, pages, page - 1, page, page + 1} & set(range(1, pages + 1)))
-    items, last = [], 0
-    for number in shown:
-        if number - last > 1:
-            items.append({"ellipsis": True})
-        items.append({"number": number, "href": href(number), "current": number == page})
-        last = number
-    params: dict = {"items": items, "landmarkLabel": "Pages of people"}
-    if page > 1:
-        params["previous"] = {"href": href(page - 1)}
-    if page < pages:
-        params["next"] = {"href": href(page + 1)}
-    return params
-
-
 @bp.get("/manage/people")
 @coordinator_required
 def manage_people() -> str:
@@ -224,7 +202,7 @@ def manage_people() -> str:
         filter_form=form,
         page=page,
         filtered=bool(filters),
-        pagination=_pagination(page.page, page.pages, "accounts.manage_people", filters),
+        pagination=govuk_pagination("accounts.manage_people", page.page, page.pages, filters, "Pages of people"),
     )
 
 

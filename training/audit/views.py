@@ -1,10 +1,11 @@
 """The audit log page for coordinators: newest first, filtered and paginated."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
 from ..auth import coordinator_required
+from ..pagination import govuk_pagination
 from . import services
 from .forms import AuditFilterForm
 
@@ -13,29 +14,6 @@ bp = Blueprint("audit", __name__)
 DEFAULT_PAGE_SIZE = 50
 #: Clamped so a silly page number cannot overflow the database's OFFSET.
 MAX_PAGE = 100_000
-
-
-def _pagination(page: int, pages: int, args: dict) -> dict | None:
-    """Parameters for the GOV.UK pagination component, keeping the current filters."""
-    if pages <= 1:
-        return None
-
-    def href(number: int) -> str:
-        return url_for("audit.index", **{**args, "page": number})
-
-    shown = sorted({1, pages, page - 1, page, page + 1} & set(range(1, pages + 1)))
-    items, last = [], 0
-    for number in shown:
-        if number - last > 1:
-            items.append({"ellipsis": True})
-        items.append({"number": number, "href": href(number), "current": number == page})
-        last = number
-    params: dict = {"items": items, "landmarkLabel": "Pages of the audit log"}
-    if page > 1:
-        params["previous"] = {"href": href(page - 1)}
-    if page < pages:
-        params["next"] = {"href": href(page + 1)}
-    return params
 
 
 @bp.get("/manage/audit")
@@ -55,5 +33,5 @@ def index() -> ResponseReturnValue:
         form=form,
         page=page,
         filtered=bool(args),
-        pagination=_pagination(page.page, page.pages, args),
+        pagination=govuk_pagination("audit.index", page.page, page.pages, args, "Pages of the audit log"),
     )

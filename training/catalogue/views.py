@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 from ..auth import coordinator_required
 from ..db import utcnow
 from ..errors import DomainError
+from ..pagination import govuk_pagination
 from ..timeutil import format_datetime
 from . import services
 from .errors import InvalidDetails, SessionAlreadyCancelled, SessionNotEditable
@@ -19,30 +20,6 @@ bp = Blueprint("catalogue", __name__)
 def _page_number() -> int:
     """The ?page= asked for; anything unreadable is the first page (the service clamps the rest)."""
     return request.args.get("page", default=1, type=int)
-
-
-def _pagination(page: services.Page, endpoint: str, **args) -> dict | None:
-    """govukPagination parameters for `page`, keeping `args` (the filters) in every link."""
-    if page.pages <= 1:
-        return None
-
-    def href(number: int) -> str:
-        return url_for(endpoint, **args, page=number)
-
-    wanted = {1, page.pages, page.number - 1, page.number, page.number + 1}
-    items: list[dict] = []
-    previous = 0
-    for number in sorted(n for n in wanted if 1 <= n <= page.pages):
-        if number - previous > 1:
-            items.append({"ellipsis": True})
-        items.append({"number": number, "href": href(number), "current": number == page.number})
-        previous = number
-    params: dict = {"items": items}
-    if page.has_previous:
-        params["previous"] = {"href": href(page.number - 1)}
-    if page.has_next:
-        params["next"] = {"href": href(page.number + 1)}
-    return params
 
 
 def _per_page() -> int:
@@ -66,7 +43,7 @@ def index() -> str:
         filter_form=filter_form,
         filtered=bool(filter_args),
         page=page,
-        pagination=_pagination(page, "catalogue.index", **filter_args),
+        pagination=govuk_pagination("catalogue.index", page.number, page.pages, filter_args),
         now=now,
     )
 
@@ -97,7 +74,7 @@ def manage_index() -> str:
     return render_template(
         "catalogue/manage_index.html",
         page=page,
-        pagination=_pagination(page, "catalogue.manage_index"),
+        pagination=govuk_pagination("catalogue.manage_index", page.number, page.pages),
         now=now,
     )
 
