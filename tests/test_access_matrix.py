@@ -36,6 +36,7 @@ from training.access import (
     SIGN_IN,
     allowed,
 )
+from training.accounts.models import Role
 from training.certificates.services import issue_for_booking
 from training.evaluation import reviews
 from training.evaluation.models import Answer, Stage
@@ -133,7 +134,9 @@ def world() -> World:
     upcoming = SessionFactory(course=session.course, trainers=[trainer])
     CourseFactory()
     return World(
-        users={"anonymous": None, "professional": professional, "trainer": trainer, "coordinator": coordinator},
+        users={"anonymous": None, "professional": professional, "trainer": trainer, "coordinator": coordinator,
+               "agency_lead": UserFactory(agency=professional.agency, roles=[Role.PROFESSIONAL, Role.AGENCY_LEAD]),
+               "scrutineer": UserFactory(roles=[Role.PROFESSIONAL, Role.SCRUTINEER])},
         intruders={"professional": other_professional, "trainer": other_trainer},
         params={
             "session_id": session.id,

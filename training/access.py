@@ -14,9 +14,10 @@ role gets for one request:
   (a past one, with its register open) and the review is of that session, so what is tested is
   the role, not a missing object (editing and cancelling a session use an upcoming one, as
   only those can be edited or cancelled);
-- "anonymous" is signed out; "professional", "trainer" and "coordinator" are the roles in
-  `training.accounts.models.Role` (in the test world the trainer and coordinator also hold the
-  professional role, as every real trainer and coordinator does).
+- "anonymous" is signed out; "professional", "trainer", "coordinator", "agency_lead" and
+  "scrutineer" are the roles in `training.accounts.models.Role` (in the test world everyone
+  signed in also holds the professional role, as every real trainer, coordinator, agency
+  training lead and scrutineer does; the agency lead leads the professional's agency).
 
 Each value is one of:
 
@@ -38,7 +39,7 @@ excluded explicitly in `EXCLUDED_ENDPOINTS`.
 """
 from __future__ import annotations
 
-ROLES = ("anonymous", "professional", "trainer", "coordinator")
+ROLES = ("anonymous", "professional", "trainer", "coordinator", "agency_lead", "scrutineer")
 
 SIGN_IN = "sign-in"
 FORBIDDEN = "forbidden"
@@ -59,30 +60,31 @@ def _public(status: int = 200) -> dict[str, str]:
 
 def _signed_in(status: int = 200) -> dict[str, str]:
     return {"anonymous": SIGN_IN, "professional": allowed(status), "trainer": allowed(status),
-            "coordinator": allowed(status)}
+            "coordinator": allowed(status), "agency_lead": allowed(status), "scrutineer": allowed(status)}
 
 
 def _staff(status: int = 200, coordinator: int | None = None) -> dict[str, str]:
     """Trainers (of this session/course) and coordinators."""
     return {"anonymous": SIGN_IN, "professional": FORBIDDEN, "trainer": allowed(status),
-            "coordinator": allowed(status if coordinator is None else coordinator)}
+            "coordinator": allowed(status if coordinator is None else coordinator),
+            "agency_lead": FORBIDDEN, "scrutineer": FORBIDDEN}
 
 
 def _coordinator(status: int = 200) -> dict[str, str]:
     return {"anonymous": SIGN_IN, "professional": FORBIDDEN, "trainer": FORBIDDEN,
-            "coordinator": allowed(status)}
+            "coordinator": allowed(status), "agency_lead": FORBIDDEN, "scrutineer": FORBIDDEN}
 
 
 def _own_booking(status: int = 200, coordinator: str | None = None) -> dict[str, str]:
     """The booking's owner and (acting for them) coordinators; anyone else: 404."""
     return {"anonymous": SIGN_IN, "professional": allowed(status), "trainer": NOT_FOUND,
-            "coordinator": coordinator or allowed(status)}
+            "coordinator": coordinator or allowed(status), "agency_lead": NOT_FOUND, "scrutineer": NOT_FOUND}
 
 
 def _signed_out_only() -> dict[str, str]:
     """Signing in and registering: signed-in people are sent on (302)."""
     return {"anonymous": allowed(200), "professional": allowed(302), "trainer": allowed(302),
-            "coordinator": allowed(302)}
+            "coordinator": allowed(302), "agency_lead": allowed(302), "scrutineer": allowed(302)}
 
 
 ACCESS_MATRIX: dict[str, dict[str, str]] = {
@@ -149,7 +151,8 @@ ACCESS_MATRIX: dict[str, dict[str, str]] = {
     "evaluation_results.review_status": _coordinator(302),  # POST without a status: flash, redirect
     # Only the reviewed session's trainer responds; a coordinator may read but not respond.
     "evaluation_results.review_response": {"anonymous": SIGN_IN, "professional": FORBIDDEN,
-                                           "trainer": allowed(400), "coordinator": FORBIDDEN},
+                                           "trainer": allowed(400), "coordinator": FORBIDDEN,
+                                           "agency_lead": FORBIDDEN, "scrutineer": FORBIDDEN},
     # --- certificates -------------------------------------------------------------------
     "certificates.download": _own_booking(),
     "certificates.download_pdf": _own_booking(),

@@ -87,7 +87,10 @@ def register_cli(app: Flask) -> None:
     """Register the project's commands on the app."""
     from .backup import backup_command
     from .demo import demo_data_command
+    from .history.cli import import_history_command
     from .privacy.cli import anonymise_command
+    from .reports.cli import report_cli
 
-    for command in (create_coordinator, expire_offers_command, demo_data_command, backup_command, anonymise_command):
+    for command in (create_coordinator, expire_offers_command, demo_data_command, backup_command, anonymise_command,
+                    import_history_command, report_cli):
         app.cli.add_command(command)

@@ -45,6 +45,13 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         # is Satisfactory or Poor, once it has at least REVIEW_MIN_RESPONSES ratings.
         "REVIEW_THRESHOLD_PERCENT": int(env.get("REVIEW_THRESHOLD_PERCENT", "25")),
         "REVIEW_MIN_RESPONSES": int(env.get("REVIEW_MIN_RESPONSES", "3")),
+        # Reports: what an agency is charged for a place booked and not used (did not attend, or
+        # cancelled late), in pence. Sessions up to HALF_DAY_MAX_MINUTES long are half days.
+        "NON_ATTENDANCE_CHARGE_HALF_DAY_PENCE": int(env.get("NON_ATTENDANCE_CHARGE_HALF_DAY_PENCE", "5000")),
+        "NON_ATTENDANCE_CHARGE_FULL_DAY_PENCE": int(env.get("NON_ATTENDANCE_CHARGE_FULL_DAY_PENCE", "9000")),
+        "HALF_DAY_MAX_MINUTES": int(env.get("HALF_DAY_MAX_MINUTES", "240")),
+        # Uploads (history import files); larger requests get a clear 413 page.
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024,
         # Security and privacy.
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),

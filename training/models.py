@@ -6,4 +6,5 @@ from .booking.models import Booking, BookingStatus  # noqa: F401
 from .catalogue.models import Course, CourseFormat, CourseSession, CourseTheme, Level, SessionStatus, Theme  # noqa: F401
 from .certificates.models import Certificate  # noqa: F401, E402
 from .evaluation.models import Answer, Evaluation, QualityReview, Question, QuestionSet  # noqa: F401, E402
+from .history.models import HistoryImport  # noqa: F401, E402
 from .security import SignedOutSession  # noqa: F401, E402

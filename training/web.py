@@ -145,10 +145,12 @@ def register_blueprints(app: Flask) -> None:
     from .evaluation.results_views import bp as results_bp
     from .evaluation.views import bp as evaluation_bp
     from .health import bp as health_bp
+    from .history.views import bp as history_bp
     from .privacy.views import bp as privacy_bp
+    from .reports.views import bp as reports_bp
 
     for bp in (catalogue_bp, accounts_bp, booking_bp, attendance_bp, evaluation_bp, results_bp, certificates_bp,
-               health_bp, audit_bp, privacy_bp):
+               health_bp, audit_bp, privacy_bp, reports_bp, history_bp):
         app.register_blueprint(bp)
 
 

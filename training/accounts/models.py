@@ -48,10 +48,13 @@ class Role(enum.StrEnum):
     PROFESSIONAL = "professional"
     TRAINER = "trainer"
     COORDINATOR = "coordinator"
+    AGENCY_LEAD = "agency-lead"  # completes their own agency's yearly compliance return
+    SCRUTINEER = "scrutineer"  # the Independent Scrutineer: challenges the returns
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        return {"agency-lead": "Agency training lead", "scrutineer": "Independent Scrutineer"}.get(
+            self.value, self.value.capitalize())
 
 
 class Agency(db.Model):

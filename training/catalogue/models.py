@@ -82,6 +82,17 @@ _THEME_LABELS = {
 }
 
 
+class SessionKind(enum.StrEnum):
+    """Annual reports count training sessions and workshops separately."""
+
+    TRAINING = "training"
+    WORKSHOP = "workshop"
+
+    @property
+    def label(self) -> str:
+        return {"training": "Training session", "workshop": "Workshop"}[self.value]
+
+
 class SessionStatus(enum.StrEnum):
     SCHEDULED = "scheduled"
     CANCELLED = "cancelled"
@@ -176,6 +187,9 @@ class CourseSession(db.Model):
     places_taken: Mapped[int] = mapped_column(default=0)
     booking_closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[SessionStatus] = mapped_column(enum_type(SessionStatus, 20), default=SessionStatus.SCHEDULED)
+    kind: Mapped[SessionKind] = mapped_column(
+        enum_type(SessionKind, 20), default=SessionKind.TRAINING, server_default=SessionKind.TRAINING.value
+    )
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancellation_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

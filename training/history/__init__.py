@@ -1,0 +1,1 @@
+"""History import: past years' attendance brought in from spreadsheets."""

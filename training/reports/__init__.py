@@ -1,0 +1,1 @@
+"""The Learning & Development Subgroup's reports: summary, charts, exports."""
