@@ -78,6 +78,8 @@ demo: migrate
 bench: install assets pdf-libs
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.certificates
+	$(BIN)/python -m bench.history_import
+	$(BIN)/python -m bench.report
 
 clean:
 	rm -rf $(VENV) node_modules static/css static/govuk instance

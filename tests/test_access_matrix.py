@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 from flask import url_for
@@ -26,6 +27,8 @@ from tests.factories import (
     TrainerFactory,
     UserFactory,
 )
+from tests.needs.helpers import MembershipFactory, RequirementFactory, WorkforceGroupFactory
+from tests.suggestions.factories import SuggestionFactory
 from training.access import (
     ACCESS_MATRIX,
     EXCLUDED_ENDPOINTS,
@@ -37,17 +40,28 @@ from training.access import (
     allowed,
 )
 from training.accounts.models import Role
+from training.catalogue.models import Level
 from training.certificates.services import issue_for_booking
+from training.compliance import services as compliance
+from training.db import utcnow
 from training.evaluation import reviews
 from training.evaluation.models import Answer, Stage
 from training.extensions import db
+from training.history.models import HistoryImport
+from training.needs import services as needs_services
+from training.needs.tna import london_today
 
 OWNER_NAME = "Olwen Ownerby-Qx"
 WALK_IN_NAME = "Wendell Walkin-Qx"
 REVIEW_REASON = "Reviewsecret pacing complaints"
 COMMENT = "Commentsecret quote me"
 #: What only the owner (or the session's staff) may see: never in an intruder's response.
-SECRETS = (OWNER_NAME, WALK_IN_NAME, REVIEW_REASON, COMMENT)
+SUGGESTION_TITLE = "Suggestionsecret online harms"
+HISTORY_CSV = ("session_start,course_title,session_type,format,attendee_name,attendee_email,agency,sector,status\r\n"
+               "2024-03-12,Matrix history course,training,face-to-face,Hana History,hana.history@example.org,"
+               "History agency,health,attended\r\n")
+RETURN_SECRET = "Returnsecret quality evaluated by audit"
+SECRETS = (OWNER_NAME, WALK_IN_NAME, REVIEW_REASON, COMMENT, SUGGESTION_TITLE, RETURN_SECRET)
 
 #: Per-endpoint URL values on top of the world's `params`: a value, or a function of `params`.
 OVERRIDES: dict[str, dict] = {
@@ -55,6 +69,8 @@ OVERRIDES: dict[str, dict] = {
     # Only a session that has not started can be edited or cancelled.
     "catalogue.session_edit": {"session_id": lambda params: params["upcoming_session_id"]},
     "catalogue.session_cancel": {"session_id": lambda params: params["upcoming_session_id"]},
+    "reports.summary_csv": {"table": "headline-figures"},
+    "report_exports.download": {"kind": "bookings", "fmt": "csv"},
 }
 
 
@@ -95,7 +111,7 @@ def test_every_entry_names_every_role_with_a_known_outcome():
             assert expected in outcomes or expected.startswith("allowed "), (endpoint, role)
             assert role == "anonymous" or expected != SIGN_IN, (endpoint, role)
     for endpoint, by_role in OBJECT_LEVEL.items():
-        assert set(by_role) == {"professional", "trainer"}, endpoint
+        assert {"professional", "trainer"} <= set(by_role) <= {"professional", "trainer", "agency_lead"}, endpoint
         assert all(not v.startswith("allowed") for v in by_role.values()), endpoint
 
 
@@ -133,11 +149,29 @@ def world() -> World:
     # An upcoming session of the same course, so moving a booking has somewhere to go.
     upcoming = SessionFactory(course=session.course, trainers=[trainer])
     CourseFactory()
+    suggestion = SuggestionFactory(suggested_by=professional, title=SUGGESTION_TITLE)
+    agency_lead = UserFactory(agency=professional.agency, roles=[Role.PROFESSIONAL, Role.AGENCY_LEAD])
+    returns_round = compliance.open_round(2025, date(2026, 6, 30), [professional.agency_id], coordinator)
+    agency_return = compliance.returns_for_lead(agency_lead)[0]
+    compliance.save_draft(agency_return.id, {lv: compliance.LineFigures(100, 90, 4) for lv in Level},
+                          compliance.Narrative(RETURN_SECRET, "Level 3 plan"), agency_lead)
+    compliance.submit(agency_return.id, agency_lead)
+    group = WorkforceGroupFactory()
+    requirement = RequirementFactory(group=group)
+    MembershipFactory(user=professional, group=group)
+    tna_review = needs_services.record_review(
+        coordinator, needs_services.ReviewDetails(london_today(utcnow()), "Chair", "Decided"), 3)
+    history_import = HistoryImport(filename="history.csv", sha256="0" * 64, row_count=1, content=HISTORY_CSV,
+                                   uploaded_by_id=coordinator.id)
+    db.session.add(history_import)
+    db.session.commit()
     return World(
         users={"anonymous": None, "professional": professional, "trainer": trainer, "coordinator": coordinator,
-               "agency_lead": UserFactory(agency=professional.agency, roles=[Role.PROFESSIONAL, Role.AGENCY_LEAD]),
+               "agency_lead": agency_lead,
                "scrutineer": UserFactory(roles=[Role.PROFESSIONAL, Role.SCRUTINEER])},
-        intruders={"professional": other_professional, "trainer": other_trainer},
+        intruders={"professional": other_professional, "trainer": other_trainer,
+                   # the lead of another agency
+                   "agency_lead": UserFactory(roles=[Role.PROFESSIONAL, Role.AGENCY_LEAD])},
         params={
             "session_id": session.id,
             "upcoming_session_id": upcoming.id,
@@ -149,6 +183,13 @@ def world() -> World:
             "answer_id": answer_id,
             "review_id": review.id,
             "code": certificate.code,
+            "suggestion_id": suggestion.id,
+            "round_id": returns_round.id,
+            "return_id": agency_return.id,
+            "import_id": history_import.id,
+            "group_id": group.id,
+            "requirement_id": requirement.id,
+            "tna_review_id": tna_review.id,
         },
     )
 
@@ -254,6 +295,11 @@ def test_the_checked_content_is_shown_to_those_allowed(app, login_as, world):
         ("accounts.manage_person", "coordinator", OWNER_NAME),
         ("evaluation_results.review", "trainer", REVIEW_REASON),
         ("evaluation_results.session_results", "trainer", COMMENT),
+        ("suggestions.detail", "professional", SUGGESTION_TITLE),
+        ("compliance.return_page", "agency_lead", RETURN_SECRET),
+        ("needs.people", "coordinator", OWNER_NAME),
+        ("suggestions.manage_suggestion", "coordinator", SUGGESTION_TITLE),
+        ("suggestions.manage_suggestion", "coordinator", OWNER_NAME),
     ]
     for endpoint, role, secret in shown:
         response = _request(app, login_as(world.users[role]), endpoint, world.params)

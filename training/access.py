@@ -81,6 +81,20 @@ def _own_booking(status: int = 200, coordinator: str | None = None) -> dict[str,
             "coordinator": coordinator or allowed(status), "agency_lead": NOT_FOUND, "scrutineer": NOT_FOUND}
 
 
+def _own_suggestion() -> dict[str, str]:
+    """The suggester only; anyone else (coordinators too: they use the manage pages): 404."""
+    return {"anonymous": SIGN_IN, "professional": allowed(200), "trainer": NOT_FOUND,
+            "coordinator": NOT_FOUND, "agency_lead": NOT_FOUND, "scrutineer": NOT_FOUND}
+
+
+def _returns(status: int = 200, *, lead: str | None = None, scrutineer: str | None = None,
+             coordinator: str | None = None) -> dict[str, str]:
+    """Agency training leads, the Independent Scrutineer and coordinators; professionals and trainers 403."""
+    return {"anonymous": SIGN_IN, "professional": FORBIDDEN, "trainer": FORBIDDEN,
+            "coordinator": coordinator or allowed(status), "agency_lead": lead or allowed(status),
+            "scrutineer": scrutineer or allowed(status)}
+
+
 def _signed_out_only() -> dict[str, str]:
     """Signing in and registering: signed-in people are sent on (302)."""
     return {"anonymous": allowed(200), "professional": allowed(302), "trainer": allowed(302),
@@ -168,6 +182,55 @@ ACCESS_MATRIX: dict[str, dict[str, str]] = {
     "privacy.my_data": _signed_in(),                        # your own data only; no id in the URL
     "privacy.my_data_json": _signed_in(),                   # the same as a JSON attachment
     "privacy.delete_person": _coordinator(),                # GET: confirmation page (POST anonymises, 302)
+    # --- reports ------------------------------------------------------------------------
+    "reports.summary": _coordinator(),
+    "reports.summary_pdf": _coordinator(),
+    "reports.summary_csv": _coordinator(),                 # ?table=headline-figures (an unknown table: 404)
+    "reports.summary_xlsx": _coordinator(),
+    # --- training needs analysis ---------------------------------------------------------
+    "needs.groups": _coordinator(),
+    "needs.group_new": _coordinator(),
+    "needs.group": _coordinator(),
+    "needs.group_edit": _coordinator(),
+    "needs.requirement_new": _coordinator(),
+    "needs.requirement_edit": _coordinator(),
+    "needs.requirement_remove": _coordinator(),             # GET: confirmation page
+    "needs.analysis": _coordinator(),
+    "needs.people": _coordinator(),
+    "needs.reviews": _coordinator(),
+    "needs.review_new": _coordinator(),
+    "needs.review": _coordinator(),
+    "needs.my_group": _signed_in(),                         # your own group only; no id in the URL
+    "needs.my_requirements": _signed_in(),
+    # --- history import -----------------------------------------------------------------
+    "history.upload": _coordinator(),                       # POST without a file: form re-shown (400)
+    "history.preview": _coordinator(),
+    "history.confirm": _coordinator(302),                   # POST: imports the previewed file, back to its page
+    "history.discard": _coordinator(302),                   # POST: back to the upload page
+    # --- compliance returns (the world's return is the lead's agency's, submitted) -------
+    "compliance.index": _returns(),
+    "compliance.open_round": _returns(lead=FORBIDDEN, scrutineer=FORBIDDEN),
+    "compliance.round_overview": _returns(lead=FORBIDDEN),
+    "compliance.add_agencies": _returns(lead=FORBIDDEN, scrutineer=FORBIDDEN),
+    "compliance.export_csv": _returns(lead=FORBIDDEN),
+    "compliance.export_xlsx": _returns(lead=FORBIDDEN),
+    "compliance.return_page": _returns(),
+    "compliance.confirm_submit": _returns(302, scrutineer=FORBIDDEN, coordinator=FORBIDDEN),  # submitted: flash, back
+    "compliance.challenge": _returns(400, lead=FORBIDDEN, coordinator=FORBIDDEN),   # POST empty: errors shown
+    "compliance.respond": _returns(302, scrutineer=FORBIDDEN, coordinator=FORBIDDEN),  # not challenged: flash
+    "compliance.accept": _returns(302, lead=FORBIDDEN, coordinator=FORBIDDEN),      # accepts the submitted return
+    "compliance.reopen": _returns(400, lead=FORBIDDEN, scrutineer=FORBIDDEN),       # POST empty: reason required
+    "report_exports.index": _coordinator(),                # bad dates or agency: form re-shown with errors, 400
+    "report_exports.download": _coordinator(),             # a CSV or Excel file
+    # --- course suggestions -------------------------------------------------------------
+    "suggestions.index": _signed_in(),
+    "suggestions.new": _signed_in(),
+    "suggestions.detail": _own_suggestion(),
+    "suggestions.manage": _coordinator(),
+    "suggestions.manage_suggestion": _coordinator(),
+    "suggestions.start_review": _coordinator(302),      # POST: the world's suggestion is submitted -> under review
+    "suggestions.decide": _coordinator(400),            # POST empty: page re-shown with errors
+    "suggestions.create_course": _coordinator(302),     # POST: not agreed yet, refused with a flash
 }
 
 
@@ -176,7 +239,8 @@ def _others(professional: str, trainer: str) -> dict[str, str]:
 
 
 #: Object-level checks: what ANOTHER person of the role (not the owner; a trainer who does not
-#: train the session or course) gets for a URL naming someone's personal object.
+#: train the session or course; the lead of another agency) gets for a URL naming someone's
+#: personal object.
 OBJECT_LEVEL: dict[str, dict[str, str]] = {
     # A booking and what hangs off it: 404, so ids cannot be probed.
     "booking.booking_detail": _others(NOT_FOUND, NOT_FOUND),
@@ -210,4 +274,18 @@ OBJECT_LEVEL: dict[str, dict[str, str]] = {
     "evaluation_results.review_findings": _others(FORBIDDEN, FORBIDDEN),
     "evaluation_results.review_status": _others(FORBIDDEN, FORBIDDEN),
     "privacy.delete_person": _others(FORBIDDEN, FORBIDDEN),
+    # A return: another agency's lead gets 404 (ids cannot be probed) or 403 for scrutineer actions.
+    "compliance.return_page": {**_others(FORBIDDEN, FORBIDDEN), "agency_lead": NOT_FOUND},
+    "compliance.confirm_submit": {**_others(FORBIDDEN, FORBIDDEN), "agency_lead": NOT_FOUND},
+    "compliance.respond": {**_others(FORBIDDEN, FORBIDDEN), "agency_lead": NOT_FOUND},
+    "compliance.challenge": {**_others(FORBIDDEN, FORBIDDEN), "agency_lead": FORBIDDEN},
+    "compliance.accept": {**_others(FORBIDDEN, FORBIDDEN), "agency_lead": FORBIDDEN},
+    "compliance.reopen": {**_others(FORBIDDEN, FORBIDDEN), "agency_lead": FORBIDDEN},
+    "needs.people": _others(FORBIDDEN, FORBIDDEN),
+    "needs.review": _others(FORBIDDEN, FORBIDDEN),
+    "suggestions.detail": _others(NOT_FOUND, NOT_FOUND),
+    "suggestions.manage_suggestion": _others(FORBIDDEN, FORBIDDEN),
+    "suggestions.start_review": _others(FORBIDDEN, FORBIDDEN),
+    "suggestions.decide": _others(FORBIDDEN, FORBIDDEN),
+    "suggestions.create_course": _others(FORBIDDEN, FORBIDDEN),
 }

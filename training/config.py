@@ -50,6 +50,11 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         "NON_ATTENDANCE_CHARGE_HALF_DAY_PENCE": int(env.get("NON_ATTENDANCE_CHARGE_HALF_DAY_PENCE", "5000")),
         "NON_ATTENDANCE_CHARGE_FULL_DAY_PENCE": int(env.get("NON_ATTENDANCE_CHARGE_FULL_DAY_PENCE", "9000")),
         "HALF_DAY_MAX_MINUTES": int(env.get("HALF_DAY_MAX_MINUTES", "240")),
+        # Training needs analysis: "due soon" means due within this many months.
+        "TNA_DUE_SOON_MONTHS": int(env.get("TNA_DUE_SOON_MONTHS", "3")),
+        # Compliance returns: red/amber/green against this target; amber within AMBER_MARGIN points below.
+        "COMPLIANCE_TARGET_PERCENT": int(env.get("COMPLIANCE_TARGET_PERCENT", "90")),
+        "COMPLIANCE_AMBER_MARGIN": int(env.get("COMPLIANCE_AMBER_MARGIN", "10")),
         # Uploads (history import files); larger requests get a clear 413 page.
         "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024,
         # Security and privacy.

@@ -22,7 +22,8 @@ from .accounts.models import Agency, Role, Sector, User
 from .attendance.models import Attendance, AttendanceOutcome, Register
 from .booking.models import Booking, BookingStatus
 from .catalogue.models import Course, CourseFormat, CourseSession, Level, Theme
-from .catalogue.services import default_booking_close
+from .catalogue.services import default_booking_close, default_session_kind
+from .compliance.demo import add_demo_returns
 from .db import utcnow, write_transaction
 from .errors import DomainError
 from .evaluation.models import (
@@ -42,6 +43,7 @@ from .evaluation.results import LOW_RATINGS, Share, financial_year
 from .evaluation.reviews import breaches_threshold
 from .evaluation.services import PRESENT, current_question_set
 from .extensions import db
+from .needs.demo import add_needs_demo
 from .timeutil import is_working_day, london_to_utc, to_london
 
 #: The password of every demo account. It is published in the README: never load demo data
@@ -51,6 +53,8 @@ COORDINATOR_EMAIL = "coordinator@demo.example"
 TRAINER_EMAIL = "trainer@demo.example"
 PROFESSIONAL_EMAIL = "professional@demo.example"
 COLLEAGUE_EMAIL = "colleague@demo.example"
+LEAD_EMAIL = "lead@demo.example"
+SCRUTINEER_EMAIL = "scrutineer@demo.example"
 SEED = 2020
 
 GENERATED_PEOPLE = 220
@@ -193,6 +197,10 @@ PEOPLE: tuple[_PersonSpec, ...] = (
     _PersonSpec("professional", PROFESSIONAL_EMAIL, "Jordan Ellis", "marsh-lane",
                 "Class teacher and deputy designated safeguarding lead", (_PRO,)),
     _PersonSpec("colleague", COLLEAGUE_EMAIL, "Priya Nair", "marsh-lane", "Teaching assistant", (_PRO,)),
+    _PersonSpec("lead", LEAD_EMAIL, "Olu Adebayo", "marsh-lane", "School business manager and training lead",
+                (_PRO, Role.AGENCY_LEAD)),
+    _PersonSpec("scrutineer", SCRUTINEER_EMAIL, "Margaret Hale", "partnership", "Independent Scrutineer",
+                (_PRO, Role.SCRUTINEER)),
     _PersonSpec("lado", "joanne.fraser@thameside.gov.example", "Joanne Fraser", "cssw",
                 "Local Authority Designated Officer (LADO)", (_PRO, _TRAINER)),
     _PersonSpec("education", "andrew.kowalski@thamesidelearning.example", "Andrew Kowalski", "learning",
@@ -824,6 +832,7 @@ class _Builder:
             course=self.courses[spec.key], starts_at=starts_at, ends_at=london_to_utc(day, end),
             venue=venue, online_link=link, capacity=capacity, places_taken=0,
             booking_closes_at=default_booking_close(starts_at),
+            kind=default_session_kind(self.courses[spec.key]),
             created_at=min(starts_at - timedelta(days=self.rng.uniform(60, 100)),
                            self.now - timedelta(days=self.rng.uniform(30, 50))),
             trainers=[self.named[k] for k in trainer_keys],
@@ -1286,6 +1295,10 @@ class _Builder:
         ]
         if answers:
             db.session.execute(insert(Answer), answers)
+        # The training needs analysis and the compliance returns build on everything above.
+        add_needs_demo([*self.named.values(), *self.pool], now)
+        add_demo_returns(now, list(self.agencies.values()), self.named["coordinator"], self.named["lead"],
+                         self.named["scrutineer"])
 
         upcoming = sum(1 for s in self.sessions if s.starts_at > now)
         return DemoSummary(

@@ -57,7 +57,10 @@ def _navigation() -> list[dict]:
             items.append({"text": "My sessions", "href": url_for("attendance.my_sessions")})
             items.append({"text": "Results", "href": url_for("evaluation_results.index")})
         if current_user.has_role(Role.COORDINATOR):
+            items.append({"text": "Reports", "href": url_for("reports.summary")})
             items.append({"text": "Manage", "href": url_for("catalogue.manage_index")})
+        if any(current_user.has_role(r) for r in (Role.AGENCY_LEAD, Role.SCRUTINEER, Role.COORDINATOR)):
+            items.append({"text": "Returns", "href": url_for("compliance.index")})
         items.append({"text": "Your account", "href": url_for("accounts.account")})
     path = request.path
     for item in items:
@@ -142,15 +145,20 @@ def register_blueprints(app: Flask) -> None:
     from .booking.views import bp as booking_bp
     from .catalogue.views import bp as catalogue_bp
     from .certificates.views import bp as certificates_bp
+    from .compliance.views import bp as compliance_bp
     from .evaluation.results_views import bp as results_bp
     from .evaluation.views import bp as evaluation_bp
     from .health import bp as health_bp
     from .history.views import bp as history_bp
+    from .needs.views import bp as needs_bp
     from .privacy.views import bp as privacy_bp
+    from .reports.export_views import bp as report_exports_bp
     from .reports.views import bp as reports_bp
+    from .suggestions.views import bp as suggestions_bp
 
     for bp in (catalogue_bp, accounts_bp, booking_bp, attendance_bp, evaluation_bp, results_bp, certificates_bp,
-               health_bp, audit_bp, privacy_bp, reports_bp, history_bp):
+               health_bp, audit_bp, privacy_bp, reports_bp, report_exports_bp, history_bp, needs_bp, suggestions_bp,
+               compliance_bp):
         app.register_blueprint(bp)
 
 
@@ -175,6 +183,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(404)
     def _not_found(_err):
         return _page("errors/404.html", 404)
+
+    @app.errorhandler(413)
+    def _too_large(_err):
+        return _page("errors/413.html", 413)
 
     @app.errorhandler(405)
     def _method(_err):

@@ -76,6 +76,7 @@ def test_the_date_range_uses_uk_dates(login_as, coordinator):
     ({"date_from": ["1", "", "2026"]}, "Date from must include a month"),
     ({"date_to": ["1", "1", "99999"]}, "Year must include 4 numbers"),
     ({"date_to": ["1", "1", "0001"]}, "Date to must be a real date"),
+    ({"date_from": ["99999999999999999999", "1", "2020"]}, "Date from must be a real date"),  # overflows a C int
     ({"date_from": ["2", "3", "2026"], "date_to": ["1", "3", "2026"]}, "Date to must be the same as or after date from"),
     ({"object_id": "twelve"}, "Record ID must be a whole number, like 42"),
     ({"object_id": "99999999999"}, "Record ID must be a whole number, like 42"),

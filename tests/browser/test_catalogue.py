@@ -132,9 +132,13 @@ def test_coordinator_pages(page):
 
     page.get_by_role("button", name="Add a session").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Add a session")
-    for legend in ("Date", "Trainers", "Date booking closes (optional)"):
+    for legend in ("Type of session", "Date", "Trainers", "Date booking closes (optional)"):
         expect(page.get_by_role("group", name=legend, exact=True)).to_be_visible()
+    # A virtual course: offered as a training session, but the coordinator may choose a workshop.
+    expect(page.get_by_role("radio", name="Training session")).to_be_checked()
+    expect(page.get_by_role("radio", name="Workshop")).not_to_be_checked()
     assert_accessible(page)
+    page.get_by_role("radio", name="Workshop").check()
     day = _day(40)
     page.get_by_label("Day").first.fill(str(day.day))
     page.get_by_label("Month").first.fill(str(day.month))
@@ -157,6 +161,7 @@ def test_coordinator_pages(page):
     page.get_by_role("button", name="Save session").click()
     expect(page.locator(".govuk-notification-banner--success")).to_contain_text("Session added")
     expect(page.get_by_role("table").first).to_contain_text("0 of 16")
+    expect(page.get_by_role("table").first).to_contain_text("Workshop")
     assert_accessible(page)
 
     # The existing course's page, with upcoming, cancelled and past sessions, and its actions.

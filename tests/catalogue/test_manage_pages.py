@@ -19,7 +19,7 @@ from tests.factories import (
 )
 from training.booking import services as booking
 from training.booking.models import Booking, BookingStatus
-from training.catalogue.models import Course, CourseFormat, CourseSession, Level, SessionStatus, Theme
+from training.catalogue.models import Course, CourseFormat, CourseSession, Level, SessionKind, SessionStatus, Theme
 from training.catalogue.services import default_booking_close
 from training.db import utcnow
 from training.extensions import db
@@ -41,6 +41,12 @@ def input_value(html: str, input_id: str) -> str:
     assert tag, f"no input {input_id}"
     value = re.search(r'value="([^"]*)"', tag[0])
     return html_lib.unescape(value[1]) if value else ""
+
+
+def checked_values(html: str, name: str) -> list[str]:
+    """The values of the checked radios or checkboxes called `name`."""
+    tags = re.findall(rf'<input [^>]*name="{name}"[^>]*>', html)
+    return [re.search(r'value="([^"]*)"', tag)[1] for tag in tags if re.search(r"\schecked\b", tag)]
 
 
 def error_summary(response) -> str:
@@ -84,6 +90,7 @@ def next_summer_day() -> date:
 
 def session_form(day: date | None = None, **overrides) -> dict:
     data = {
+        "kind": "training",
         **date_fields("date", day or future_day(30)),
         "start_time": "09:30",
         "end_time": "12:30",
@@ -187,9 +194,11 @@ def test_course_management_page_lists_upcoming_and_past_sessions(manager):
     upcoming = SessionFactory(course=course, starts_at=utcnow() + timedelta(days=5))
     cancelled = SessionFactory(course=course, starts_at=utcnow() + timedelta(days=6),
                                status=SessionStatus.CANCELLED)
-    past = SessionFactory(course=course, starts_at=utcnow() - timedelta(days=5))
+    past = SessionFactory(course=course, starts_at=utcnow() - timedelta(days=5), kind=SessionKind.WORKSHOP)
     text = page_text(manager.get(f"/manage/courses/{course.id}"))
     upcoming_part, past_part = text.split(">Past sessions</h2>")
+    assert "Training session" in upcoming_part and "Workshop" not in upcoming_part
+    assert "Workshop" in past_part and "Training session" not in past_part
     assert f"/manage/sessions/{upcoming.id}/edit" in upcoming_part
     assert f"/manage/sessions/{upcoming.id}/cancel" in upcoming_part
     assert f"/manage/sessions/{cancelled.id}/duplicate" in upcoming_part
@@ -305,6 +314,45 @@ def test_add_a_session_in_london_time(manager):
     assert session.booking_closes_at == london_to_utc(day - timedelta(days=1), time(23, 59))
     assert [t.id for t in session.trainers] == [trainer.id]
     assert session.venue == "Civic Centre\nHigh Street" and session.capacity == 20
+    assert session.kind is SessionKind.TRAINING
+
+
+@pytest.mark.parametrize(("course_format", "preselected"), [
+    (CourseFormat.WORKSHOP, "workshop"), (CourseFormat.FACE_TO_FACE, "training"), (CourseFormat.VIRTUAL, "training"),
+])
+def test_new_session_form_preselects_the_type_from_the_course_format(manager, course_format, preselected):
+    course = CourseFactory(format=course_format)
+    html = manager.get(f"/manage/courses/{course.id}/sessions/new").get_data(as_text=True)
+    assert "Type of session" in html
+    assert checked_values(html, "kind") == [preselected]
+    assert 'value="training"' in html and 'value="workshop"' in html
+
+
+def test_a_session_is_saved_as_the_type_chosen_not_the_one_suggested(manager):
+    course = CourseFactory(format=CourseFormat.WORKSHOP)
+    response = manager.post(f"/manage/courses/{course.id}/sessions/new", data=session_form(kind="training"))
+    assert response.status_code == 302, page_text(response)
+    assert db.session.scalar(select(CourseSession.kind)) is SessionKind.TRAINING
+    response = manager.post(f"/manage/courses/{course.id}/sessions/new", data=session_form(kind="workshop"))
+    assert response.status_code == 302, page_text(response)
+    assert db.session.scalar(select(func.count(CourseSession.id)).where(
+        CourseSession.kind == SessionKind.WORKSHOP)) == 1
+
+
+@pytest.mark.parametrize("kind", [None, "", "seminar"])
+def test_the_type_of_session_is_required(manager, kind):
+    course = CourseFactory(format=CourseFormat.WORKSHOP)
+    data = session_form()
+    if kind is None:
+        del data["kind"]
+    else:
+        data["kind"] = kind
+    response = manager.post(f"/manage/courses/{course.id}/sessions/new", data=data)
+    assert "Select the type of session" in error_summary(response)
+    assert 'href="#kind"' in response.get_data(as_text=True)
+    # Nothing is pre-selected again after an error: the coordinator's answer (or its absence) stands.
+    assert checked_values(response.get_data(as_text=True), "kind") == []
+    assert db.session.scalar(select(func.count(CourseSession.id))) == 0
 
 
 @pytest.mark.parametrize(("month", "utc_hour"), [(3, 9), (10, 10)])
@@ -393,14 +441,17 @@ def test_booking_close_date_and_time_are_london_time(manager):
 
 def test_edit_a_session(manager):
     trainer = TrainerFactory()
-    session = SessionFactory(capacity=10)
+    # A workshop of a face-to-face course: the edit form shows the saved type, not the format's.
+    session = SessionFactory(capacity=10, kind=SessionKind.WORKSHOP)
     form = page_text(manager.get(f"/manage/sessions/{session.id}/edit"))
     assert 'value="10"' in form
+    assert checked_values(form, "kind") == ["workshop"]
     day = future_day(45)
     response = manager.post(f"/manage/sessions/{session.id}/edit",
                             data=session_form(day, capacity="15", trainers=[str(trainer.id)]))
     assert response.headers["Location"] == f"/manage/courses/{session.course_id}"
     session = reload(session)
+    assert session.kind is SessionKind.TRAINING
     assert session.capacity == 15 and session.starts_at == london_to_utc(day, time(9, 30))
     assert [t.id for t in session.trainers] == [trainer.id]
 
@@ -456,11 +507,12 @@ def test_duplicate_a_session_prefills_a_new_session_without_a_date(manager):
     trainer = TrainerFactory()
     start = london_to_utc(future_day(20), time(13, 15))
     source = SessionFactory(starts_at=start, ends_at=start + timedelta(hours=2), venue="Library",
-                            capacity=17, trainers=[trainer])
+                            capacity=17, trainers=[trainer], kind=SessionKind.WORKSHOP)
     response = manager.post(f"/manage/sessions/{source.id}/duplicate")
     assert response.headers["Location"] == f"/manage/courses/{source.course_id}/sessions/new?copy={source.id}"
     form = page_text(manager.get(response.headers["Location"]))
     assert "Copied from the session on" in form
+    assert checked_values(form, "kind") == ["workshop"]  # copied, though the course is face to face
     assert ">Library</textarea>" in form and 'value="17"' in form
     assert f'value="{trainer.id}" checked' in form
     assert input_value(form, "start_time") == "13:15" and input_value(form, "end_time") == "15:15"
@@ -485,7 +537,7 @@ def test_cancel_asks_for_a_reason_then_releases_bookings(manager):
     confirmed = booking.book_place(session.id, UserFactory())
     waiting = booking.book_place(session.id, UserFactory())
     page = page_text(manager.get(f"/manage/sessions/{session.id}/cancel"))
-    assert "Cancel this session?" in page and "1 of 1" in page
+    assert "Cancel this session?" in page and "1 of 1" in page and "Training session" in page
 
     response = manager.post(f"/manage/sessions/{session.id}/cancel", data={"reason": " "})
     assert "Enter the reason for cancelling the session" in error_summary(response)

@@ -19,7 +19,7 @@ from training.booking import services as booking
 from training.booking.models import Booking, BookingStatus
 from training.catalogue import services
 from training.catalogue.errors import InvalidDetails, NotCoordinator, SessionAlreadyCancelled, SessionNotEditable
-from training.catalogue.models import Course, CourseFormat, CourseSession, Level, SessionStatus, Theme
+from training.catalogue.models import Course, CourseFormat, CourseSession, Level, SessionKind, SessionStatus, Theme
 from training.db import utcnow
 from training.extensions import db
 from training.timeutil import london_to_utc
@@ -45,7 +45,7 @@ def course_details(**overrides) -> services.CourseDetails:
 
 def session_details(start: datetime | None = None, **overrides) -> services.SessionDetails:
     start = start or NOW + timedelta(days=30)
-    values = dict(starts_at=start, ends_at=start + timedelta(hours=3), capacity=20,
+    values = dict(starts_at=start, ends_at=start + timedelta(hours=3), capacity=20, kind=SessionKind.TRAINING,
                   venue="Civic Centre\nHigh Street", online_link=None)
     values.update(overrides)
     return services.SessionDetails(**values)
@@ -182,6 +182,7 @@ def test_create_session_defaults_booking_close_to_2359_london_the_day_before(coo
     assert session.starts_at == utc(2026, 6, 10, 8, 30)  # BST
     assert session.booking_closes_at == utc(2026, 6, 9, 22, 59)  # 23:59 BST on 9 June
     assert session.status == SessionStatus.SCHEDULED and session.places_taken == 0
+    assert session.kind is SessionKind.TRAINING
     assert session.venue == "Civic Centre\nHigh Street"
     assert [t.id for t in session.trainers] == [trainer.id]
 
@@ -283,10 +284,11 @@ def test_update_session_changes_details_and_trainers(coordinator):
                              ends_at=NOW + timedelta(days=10, hours=2),
                              booking_closes_at=NOW + timedelta(days=9))
     start = NOW + timedelta(days=12)
-    services.update_session(session.id, coordinator, session_details(start, capacity=25, trainer_ids=(new.id,)),
-                            now=NOW)
+    services.update_session(session.id, coordinator, session_details(start, capacity=25, trainer_ids=(new.id,),
+                                                                     kind=SessionKind.WORKSHOP), now=NOW)
     session = reload(session)
     assert session.starts_at == start and session.capacity == 25
+    assert session.kind is SessionKind.WORKSHOP
     assert [t.id for t in session.trainers] == [new.id]
     assert session.booking_closes_at == services.default_booking_close(start)
 
@@ -392,11 +394,36 @@ def test_a_started_session_cannot_be_cancelled(coordinator):
 def test_duplicate_session_copies_times_place_capacity_and_trainers(coordinator):
     trainer = TrainerFactory()
     session = SessionFactory(starts_at=utc(2026, 7, 1, 8, 30), ends_at=utc(2026, 7, 1, 12, 0),
-                             capacity=18, venue="Town Hall", trainers=[trainer])
+                             capacity=18, venue="Town Hall", trainers=[trainer], kind=SessionKind.WORKSHOP)
     draft = services.duplicate_session(session.id, coordinator, now=NOW)
     assert draft == services.SessionDraft(course_id=session.course_id, start_time=time(9, 30),
-                                          end_time=time(13, 0), capacity=18, venue="Town Hall",
-                                          online_link=None, trainer_ids=(trainer.id,))
+                                          end_time=time(13, 0), capacity=18, kind=SessionKind.WORKSHOP,
+                                          venue="Town Hall", online_link=None, trainer_ids=(trainer.id,))
+
+
+@pytest.mark.parametrize(("course_format", "kind"), [
+    (CourseFormat.WORKSHOP, SessionKind.WORKSHOP),
+    (CourseFormat.FACE_TO_FACE, SessionKind.TRAINING),
+    (CourseFormat.VIRTUAL, SessionKind.TRAINING),
+    (CourseFormat.E_LEARNING, SessionKind.TRAINING),
+])
+def test_a_new_session_is_offered_as_the_type_its_course_format_suggests(course_format, kind):
+    assert services.default_session_kind(CourseFactory(format=course_format)) is kind
+
+
+def test_a_workshop_session_of_a_face_to_face_course_is_kept_as_a_workshop(coordinator):
+    """The format suggests the type; the coordinator decides it, and it is saved as chosen."""
+    course = CourseFactory(format=CourseFormat.FACE_TO_FACE)
+    session = services.create_session(course.id, coordinator, session_details(kind=SessionKind.WORKSHOP), now=NOW)
+    assert reload(session).kind is SessionKind.WORKSHOP
+
+
+def test_an_unknown_session_type_is_refused(coordinator):
+    course = CourseFactory()
+    with pytest.raises(InvalidDetails) as excinfo:
+        services.create_session(course.id, coordinator, session_details(kind="seminar"), now=NOW)
+    assert problems(excinfo) == {"kind": "Select the type of session"}
+    assert db.session.scalar(select(func.count(CourseSession.id))) == 0
 
 
 # ---------------------------------------------------------------------------

@@ -7,7 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import CoordinatorFactory, TrainerFactory, UserFactory
+from tests.needs.helpers import MembershipFactory, WorkforceGroupFactory
 from tests.privacy.conftest import LONG_AGO, NOW, RECENTLY, delegate, figures, session_at, snapshot, walk_in
+from tests.suggestions.factories import SuggestionFactory
 from training.accounts.models import Role, User
 from training.attendance.models import Attendance
 from training.evaluation.models import Answer
@@ -62,6 +64,20 @@ def test_my_data_for_a_new_account_is_just_the_account():
     data = services.my_data_json(services.my_data(user.id))
     assert data["account"]["name"] == user.name
     assert data["bookings"] == data["attendance"] == data["evaluations"] == data["certificates"] == []
+    assert data["course_suggestions"] == data["workforce_groups"] == []
+
+
+def test_my_data_includes_course_suggestions_and_workforce_groups():
+    user = UserFactory()
+    SuggestionFactory(suggested_by=user, title="Online harms for coaches", need="Coaches are unsure")
+    group = WorkforceGroupFactory(name="Sports coaches")
+    MembershipFactory(user=user, group=group)
+    SuggestionFactory(title="Someone else's idea")
+    data = services.my_data_json(services.my_data(user.id))
+    assert [(s["title"], s["need"]) for s in data["course_suggestions"]] == [
+        ("Online harms for coaches", "Coaches are unsure")]
+    assert [g["group"] for g in data["workforce_groups"]] == ["Sports coaches"]
+    assert "Someone else's idea" not in repr(data)
 
 
 # ---------------------------------------------------------------------------

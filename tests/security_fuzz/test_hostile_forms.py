@@ -24,6 +24,7 @@ from werkzeug.datastructures import MultiDict
 
 from tests.factories import TEST_PASSWORD
 from tests.security_fuzz.world import World, build_world
+from training.catalogue.models import Level
 
 MAX_ID = 2**31 - 1
 
@@ -56,7 +57,7 @@ def _future_date_parts(days: int = 60) -> list[str]:
 class Route:
     """Who posts to a route, how its URL is filled in, and its fields with plausible values."""
 
-    actor: str  # "anonymous", "professional" or "coordinator"
+    actor: str  # "anonymous", or a World attribute naming the person who posts
     url_args: dict[str, str] = field(default_factory=dict)  # URL parameter -> World attribute
     fields: dict[str, object] = field(default_factory=dict)  # name -> valid value (callable: from the world)
     query: dict[str, object] = field(default_factory=dict)  # query-string arguments the view reads
@@ -76,6 +77,7 @@ _COURSE = {
     "refresher_months": "36",
 }
 _SESSION = {
+    "kind": "training",
     "date": lambda _w: _future_date_parts(), "start_time": "09:30", "end_time": "12:30",
     "venue": "Civic Centre", "online_link": "https://meet.example/abc", "capacity": "20",
     "trainers": lambda w: str(w.coordinator.id), "closes_date": lambda _w: _future_date_parts(59),
@@ -87,6 +89,11 @@ _EVALUATION = {
     "comments": "Good", "impact": "4", "impact_example": "Referred earlier", "shared_with_team": "yes",
     "manager_agrees": "no", "manager_name": "Pat Jones", "action": "submit",
 }
+_SUGGESTION = {"title": "Online harms", "need": "Staff are unsure about online harms", "evidence": "A case review",
+               "audience": "Teachers", "people_benefiting": "120", "agency": lambda w: str(w.agency_id)}
+_RETURN = {f"{lv.name.lower()}_{part}": value for lv in Level for part, value in
+           (("staff_in_scope", "10"), ("trained_in_date", "9"), ("courses_delivered", "1"), ("notes", "On track"))}
+_RETURN |= {"quality_and_impact": "Evaluation forms", "gaps_and_plans": "None", "action": "save", "version": "1"}
 _MARKS = {"booking-{past_booking_id}": "attended", "booking-999999999999": "attended", "booking-x": "attended"}
 
 FORMS: dict[str, Route] = {
@@ -130,6 +137,39 @@ FORMS: dict[str, Route] = {
     "catalogue.session_duplicate": Route("coordinator", {"session_id": "upcoming_id"}),
     "catalogue.session_cancel": Route("coordinator", {"session_id": "other_upcoming_id"},
                                       {"reason": "Trainer unwell"}),
+    "suggestions.new": Route("professional", fields=_SUGGESTION),
+    "needs.group_new": Route("coordinator", fields={"name": "Hostile group", "description": "Who is in it",
+                                                    "sectors": ["health", "police"]}),
+    "needs.group_edit": Route("coordinator", {"group_id": "needs_group_id"}, {
+        "name": "Renamed group", "description": "Who is in it", "sectors": "education", "active": "yes"}),
+    "needs.requirement_new": Route("coordinator", {"group_id": "needs_group_id"}, {
+        "target": "level:level-2", "deadline_months": "3", "refresher_months": "36"}),
+    "needs.requirement_edit": Route("coordinator", {"requirement_id": "needs_requirement_id"}, {
+        "target": lambda w: f"course:{w.course_id}", "deadline_months": "12", "refresher_months": "24"}),
+    "needs.requirement_remove": Route("coordinator", {"requirement_id": "needs_requirement_id"}),
+    "needs.review_new": Route("coordinator", fields={
+        "reviewed_on": lambda _w: ["1", "9", "2025"], "attendees": "Chair", "decisions": "More Level 3",
+        "emerging_issues": "Online harms"}),
+    "needs.my_group": Route("professional", fields={"group": lambda w: str(w.needs_group_id),
+                                                    "started_on": lambda _w: ["1", "9", "2024"]}),
+    "history.upload": Route("coordinator", fields={"file": "history.csv", "submit": "Upload and check the file"}),
+    "history.confirm": Route("coordinator", {"import_id": "history_import_id"}),
+    "history.discard": Route("coordinator", {"import_id": "history_import_id"}),
+    "compliance.open_round": Route("coordinator", fields={"year": "2031", "due_on": lambda _w: _future_date_parts(),
+                                   "agencies": lambda w: [str(w.agency_id), str(w.other_agency_id)]}),
+    "compliance.add_agencies": Route("coordinator", {"round_id": "round_id"},
+                                     {"agencies": lambda w: str(w.other_agency_id)}),
+    "compliance.return_page": Route("agency_lead", {"return_id": "return_id"}, _RETURN),
+    "compliance.confirm_submit": Route("agency_lead", {"return_id": "return_id"}, {"version": "1"}),
+    "compliance.challenge": Route("scrutineer", {"return_id": "submitted_return_id"},
+                                  {"text": "Explain Level 3", "response_due_on": lambda _w: _future_date_parts(14)}),
+    "compliance.respond": Route("agency_lead", {"return_id": "challenged_return_id"}, {"text": "Our plan"}),
+    "compliance.accept": Route("scrutineer", {"return_id": "submitted_return_id"}),
+    "compliance.reopen": Route("coordinator", {"return_id": "submitted_return_id"}, {"reason": "Typo in Level 2"}),
+    "suggestions.start_review": Route("coordinator", {"suggestion_id": "suggestion_id"}),
+    "suggestions.decide": Route("coordinator", {"suggestion_id": "reviewed_suggestion_id"},
+                                {"decision": "decline", "reason": "Covered by the Level 3 course"}),
+    "suggestions.create_course": Route("coordinator", {"suggestion_id": "agreed_suggestion_id"}),
     "evaluation.form": Route("professional", {"booking_id": "past_booking_id", "stage": "stage"}, _EVALUATION),
     "evaluation_results.quotable": Route("coordinator", {"answer_id": "answer_id"},
                                          {"quotable": "yes", "back": "/results"}),
@@ -267,6 +307,11 @@ QUERY_FORMS: dict[str, Route] = {
     "evaluation_results.raise_review": Route("coordinator", query={
         "session_id": lambda w: str(w.past_id), "course_id": lambda w: str(w.course_id)}),
     "certificates.verify": Route("anonymous", query={"code": "ABCD-EFGH"}),
+    "suggestions.manage": Route("coordinator", query={"status": "under-review"}),
+    "report_exports.index": Route("coordinator", query={
+        "date_from": lambda _w: ["1", "4", "2026"], "date_to": lambda _w: ["31", "3", "2027"],
+        "agency": lambda w: str(w.agency_id)}),
+    "needs.analysis": Route("coordinator", query={"agency": lambda w: str(w.agency_id)}),
     "accounts.sign_in": Route("anonymous", query={"next": "/my-training"}),
     "audit.index": Route("coordinator", query={
         "action": "booking", "actor_email": lambda w: w.coordinator.email, "object_type": "booking",

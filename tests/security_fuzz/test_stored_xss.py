@@ -60,7 +60,7 @@ def store_payloads(app, login_as, world: World) -> None:
         "learning_outcomes": payload("outcome-one") + "\n" + payload("outcome-two"), "level": "level-2",
         "format": "face-to-face", "duration_hours": "3", "themes": "child-protection"})
     _save(coordinator, f"/manage/sessions/{world.upcoming_id}/edit", {
-        "date": _future_parts(30), "start_time": "09:30", "end_time": "12:30", "venue": payload("venue"),
+        "kind": "training", "date": _future_parts(30), "start_time": "09:30", "end_time": "12:30", "venue": payload("venue"),
         "capacity": "20", "trainers": str(world.coordinator.id)})
     _save(coordinator, f"/manage/sessions/{world.other_upcoming_id}/cancel", {"reason": payload("cancel-reason")})
     _save(coordinator, f"/sessions/{world.past_id}/register/walk-in", {

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
@@ -15,14 +15,20 @@ from tests.factories import (
     SessionFactory,
     UserFactory,
 )
-from training.accounts.models import Role, User
+from tests.suggestions.factories import SuggestionFactory
+from training.accounts.models import Role, Sector, User
 from training.attendance.models import AttendanceOutcome
 from training.booking.models import BookingStatus
+from training.catalogue.models import Level
+from training.compliance import services as compliance
 from training.db import utcnow
 from training.evaluation import reviews
 from training.evaluation import services as evaluation_services
 from training.evaluation.models import Answer, Stage
 from training.extensions import db
+from training.history.models import HistoryImport
+from training.needs import services as needs_services
+from training.suggestions import services as suggestion_services
 
 OUTCOMES = "Recognise signs of abuse\nKnow how to make a referral"
 
@@ -53,6 +59,18 @@ class World:
     walk_in_id: int
     answer_id: int
     review_id: int
+    suggestion_id: int
+    reviewed_suggestion_id: int
+    agreed_suggestion_id: int
+    agency_lead: User
+    scrutineer: User
+    round_id: int
+    return_id: int
+    challenged_return_id: int
+    submitted_return_id: int
+    history_import_id: int
+    needs_group_id: int
+    needs_requirement_id: int
 
     @property
     def session_ids(self) -> list[int]:
@@ -94,10 +112,43 @@ def build_world() -> World:
                              answers=after_answers(), now=utcnow(), submit=True)
     answer_id = db.session.scalar(select(Answer.id).where(Answer.text == "Useful day"))
     review = reviews.raise_review(course.id, past.id, "Raised for the hostile input tests", coordinator, utcnow())
+    suggestion = SuggestionFactory(suggested_by=professional)
+    lead = UserFactory(agency=agency, roles=[Role.PROFESSIONAL, Role.AGENCY_LEAD])
+    other_lead = UserFactory(agency=other_agency, roles=[Role.PROFESSIONAL, Role.AGENCY_LEAD])
+    the_scrutineer = UserFactory(roles=[Role.PROFESSIONAL, Role.SCRUTINEER])
+    figures = {lv: compliance.LineFigures(10, 9, 1) for lv in Level}
+    text = compliance.Narrative("Evaluation forms", "Level 3 plan")
+    last = compliance.open_round(2024, date(2025, 6, 30), [agency.id], coordinator)
+    this = compliance.open_round(2025, date(2026, 6, 30), [agency.id, other_agency.id], coordinator)
+    mine = {r.round_id: r.id for r in compliance.returns_for_lead(lead)}
+    compliance.save_draft(mine[this.id], figures, text, lead)
+    compliance.save_draft(mine[last.id], figures, text, lead)
+    compliance.submit(mine[last.id], lead)
+    compliance.challenge(mine[last.id], "Explain", date(2030, 1, 1), the_scrutineer)
+    theirs = compliance.returns_for_lead(other_lead)[0].id
+    compliance.save_draft(theirs, figures, text, other_lead)
+    compliance.submit(theirs, other_lead)
+    reviewed = suggestion_services.start_review(SuggestionFactory(suggested_by=professional).id, coordinator)
+    agreed = suggestion_services.start_review(SuggestionFactory(suggested_by=professional).id, coordinator)
+    suggestion_services.agree(agreed.id, coordinator, "Needed across the partnership")
+    group = needs_services.create_group(coordinator, needs_services.GroupDetails("Practitioners", "", (Sector.HEALTH,)))
+    requirement = needs_services.add_requirement(
+        group.id, coordinator, needs_services.RequirementDetails(None, Level.LEVEL_1, 3, 36))
+    history_import = HistoryImport(
+        filename="history.csv", sha256="0" * 64, row_count=1, uploaded_by_id=coordinator.id,
+        content="session_start,course_title,session_type,format,attendee_name,attendee_email,agency,sector,status\r\n"
+                "2024-03-12,Fuzz history course,training,face-to-face,Hana History,hana.history@example.org,"
+                "History agency,health,attended\r\n")
+    db.session.add(history_import)
+    db.session.commit()
     return World(
         coordinator=coordinator, professional=professional, colleague=colleague, other_person=other_person,
         agency_id=agency.id, other_agency_id=other_agency.id, course_id=course.id, upcoming_id=upcoming.id,
         other_upcoming_id=other_upcoming.id, past_id=past.id, upcoming_booking_id=upcoming_booking.id,
         offered_booking_id=offered.id, past_booking_id=past_booking.id, walk_in_id=walk_in.id,
-        answer_id=answer_id, review_id=review.id,
+        answer_id=answer_id, review_id=review.id, suggestion_id=suggestion.id,
+        reviewed_suggestion_id=reviewed.id, agreed_suggestion_id=agreed.id,
+        agency_lead=lead, scrutineer=the_scrutineer, round_id=this.id, return_id=mine[this.id],
+        challenged_return_id=mine[last.id], submitted_return_id=theirs, history_import_id=history_import.id,
+        needs_group_id=group.id, needs_requirement_id=requirement.id,
     )

@@ -54,7 +54,8 @@ class Attendance(db.Model):
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
 
     __table_args__ = (
-        Index("ix_attendances_session_id_outcome", "session_id", "outcome"),
+        # Covers the summary's counts by agency and distinct people without visiting the table.
+        Index("ix_attendances_session_id_outcome_people", "session_id", "outcome", "agency_id", "user_id", "booking_id"),
         # A person is on a session's register once, booked or walk-in. NULLs are distinct on
         # both databases, so walk-ins without an account are not limited.
         UniqueConstraint("session_id", "user_id", name="uq_attendances_session_id_user_id"),

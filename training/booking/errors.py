@@ -6,6 +6,10 @@ class BookingClosed(DomainError):
     message = "Booking for this session has closed"
 
 
+class CourseNotPublished(DomainError):
+    message = "This course is not open for booking"
+
+
 class SessionCancelledError(DomainError):
     message = "This session has been cancelled"
 

@@ -101,7 +101,7 @@ class Booking(db.Model):
             sqlite_where=db.text("status IN ('confirmed', 'offered', 'waitlisted')"),
             postgresql_where=db.text("status IN ('confirmed', 'offered', 'waitlisted')"),
         ),
-        Index("ix_bookings_session_id_status", "session_id", "status"),
+        Index("ix_bookings_session_id_status_user_id", "session_id", "status", "user_id"),
     )
 
     def __repr__(self) -> str:

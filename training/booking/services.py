@@ -17,7 +17,7 @@ from ..accounts.models import User
 from ..audit import services as audit
 from ..catalogue import signals
 from ..catalogue.models import CourseSession, SessionStatus
-from ..catalogue.services import lock_session
+from ..catalogue.services import in_catalogue, lock_session
 from ..db import utcnow, write_transaction
 from ..errors import DomainError
 from ..extensions import db
@@ -25,6 +25,7 @@ from ..timeutil import london_to_utc, to_london, working_days_before
 from .errors import (
     AlreadyBooked,
     BookingClosed,
+    CourseNotPublished,
     InvalidTransition,
     MoveRefused,
     NotAllowed,
@@ -55,13 +56,16 @@ def cancellation_deadline(session: CourseSession, working_days: int | None = Non
 
 
 def _check_bookable(session: CourseSession, now: datetime, *, staff: bool = False) -> None:
-    """Refuse cancelled and past sessions; only coordinators may book after the close date."""
+    """Refuse cancelled and past sessions; only coordinators may book after the close date, or
+    on a course that is not in the catalogue (a draft, or an imported historic course)."""
     if session.status == SessionStatus.CANCELLED:
         raise SessionCancelledError()
     if now >= session.starts_at:
         raise SessionInPast()
     if now >= session.booking_closes_at and not staff:
         raise BookingClosed()
+    if not session.course.active and not staff:
+        raise CourseNotPublished()
 
 
 def booking_refusal(session: CourseSession, now: datetime, *, staff: bool = False) -> DomainError | None:
@@ -473,7 +477,7 @@ def session_page(session_id: int, viewer: User | None, now: datetime | None = No
     """What the public session page shows to `viewer` (None when signed out)."""
     now = now or utcnow()
     session = get_session(session_id)
-    if session is None:
+    if session is None or not in_catalogue(session.course, viewer):
         return None
     booking = None
     if viewer is not None and viewer.is_authenticated:

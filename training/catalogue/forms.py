@@ -20,7 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, StopValidation, ValidationError
 
 from ..timeutil import london_to_utc, to_london
-from .models import CourseFormat, Level, Theme
+from .models import CourseFormat, Level, SessionKind, Theme
 from .services import (
     DEFAULT_CLOSE_TIME,
     CatalogueFilters,
@@ -28,6 +28,7 @@ from .services import (
     SessionDetails,
     SessionDraft,
     default_booking_close,
+    default_session_kind,
 )
 
 _TIME = re.compile(r"^(\d{1,2})[:.](\d{2})$")
@@ -120,7 +121,7 @@ class GovDateField(Field):
             raise ValueError("Year must include 4 numbers")
         try:
             self.data = date(int(parts[2]), int(parts[1]), int(parts[0]))
-        except ValueError:
+        except (ValueError, OverflowError):  # a day like 99999999999999999999 overflows a C int
             raise ValueError(f"{self.name_in_errors} must be a real date") from None
 
     def pre_validate(self, form):
@@ -189,6 +190,7 @@ class _ServiceErrorsMixin:
 LEVEL_CHOICES = [SelectChoice(level.value, level.label) for level in Level]
 FORMAT_CHOICES = [SelectChoice(fmt.value, fmt.label) for fmt in CourseFormat]
 THEME_CHOICES = [SelectChoice(theme.value, theme.label) for theme in Theme]
+KIND_CHOICES = [SelectChoice(kind.value, kind.label) for kind in SessionKind]
 
 
 class CourseForm(_ServiceErrorsMixin, FlaskForm):
@@ -225,6 +227,8 @@ class CourseForm(_ServiceErrorsMixin, FlaskForm):
         invalid_message="Refresher interval must be a whole number of months, like 36",
         validators=[_number_between(1, 120, "Refresher interval must be between 1 and 120 months")],
     )
+    draft = BooleanField("Keep this course out of the catalogue for now (a draft)", widget=GovCheckboxInput(),
+                         description="People cannot find or book a draft course. Untick this to publish it.")
 
     def validate_duration_hours(self, field):
         if field.data is None and self.duration_minutes.data is None and not field.process_errors \
@@ -241,6 +245,7 @@ class CourseForm(_ServiceErrorsMixin, FlaskForm):
         self.duration_hours.data, self.duration_minutes.data = divmod(course.duration_minutes, 60)
         self.themes.data = [t.value for t in course.themes]
         self.refresher_months.data = course.refresher_months
+        self.draft.data = not course.active
 
     def details(self) -> CourseDetails:
         """The validated input, for the services."""
@@ -253,6 +258,7 @@ class CourseForm(_ServiceErrorsMixin, FlaskForm):
             duration_minutes=(self.duration_hours.data or 0) * 60 + (self.duration_minutes.data or 0),
             themes=tuple(Theme(t) for t in self.themes.data),
             refresher_months=self.refresher_months.data,
+            active=not self.draft.data,
         )
 
 
@@ -270,6 +276,10 @@ class SessionForm(_ServiceErrorsMixin, FlaskForm):
         "booking_closes_at": "closes_date",
     }
 
+    kind = RadioField("Type of session", choices=KIND_CHOICES, widget=GovRadioInput(), validate_choice=False,
+                      description="Annual reports count training sessions and workshops separately",
+                      validators=[InputRequired("Select the type of session"),
+                                  _one_of([c.value for c in KIND_CHOICES], "Select the type of session")])
     date = GovDateField("Date", name_in_errors="Date", required_message="Enter the date of the session")
     start_time = TimeOfDayField("Start time", description="Use the 24-hour clock, for example 09:30",
                                 invalid_message="Start time must be a real time, like 09:30 or 14:00",
@@ -297,6 +307,11 @@ class SessionForm(_ServiceErrorsMixin, FlaskForm):
         super().__init__(*args, **kwargs)
         # A hint year that is never in the past.
         self.date.description = f"For example, 27 3 {date.today().year + 1}"
+
+    def preselect_kind(self, course) -> None:
+        """Offer a new session as the type its course usually runs (a workshop-format course: Workshop)."""
+        if self.kind.data is None:
+            self.kind.data = default_session_kind(course).value
 
     def set_trainer_choices(self, people) -> None:
         """The trainers offered, as checkboxes."""
@@ -327,6 +342,7 @@ class SessionForm(_ServiceErrorsMixin, FlaskForm):
     def fill_from(self, session) -> None:
         """Show a saved session's details in London time."""
         start, end = to_london(session.starts_at), to_london(session.ends_at)
+        self.kind.data = session.kind.value
         self.date.data = start.date()
         self.start_time.data = start.time()
         self.end_time.data = end.time()
@@ -342,6 +358,7 @@ class SessionForm(_ServiceErrorsMixin, FlaskForm):
 
     def fill_from_draft(self, draft: SessionDraft) -> None:
         """Pre-fill a new session from a copied one, leaving the date for the coordinator."""
+        self.kind.data = draft.kind.value
         self.start_time.data = draft.start_time
         self.end_time.data = draft.end_time
         self.venue.data = draft.venue
@@ -359,6 +376,7 @@ class SessionForm(_ServiceErrorsMixin, FlaskForm):
             starts_at=london_to_utc(day, self.start_time.data),
             ends_at=london_to_utc(day, self.end_time.data),
             capacity=self.capacity.data,
+            kind=SessionKind(self.kind.data),
             venue=self.venue.data,
             online_link=self.online_link.data,
             trainer_ids=tuple(int(v) for v in self.trainers.data or []),

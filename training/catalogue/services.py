@@ -23,7 +23,7 @@ from ..extensions import db
 from ..timeutil import london_to_utc, to_london
 from . import signals
 from .errors import InvalidDetails, NotCoordinator, SessionNotEditable
-from .models import Course, CourseFormat, CourseSession, CourseTheme, Level, SessionStatus, Theme
+from .models import Course, CourseFormat, CourseSession, CourseTheme, Level, SessionKind, SessionStatus, Theme
 
 TITLE_MAX_LENGTH = 200
 TEXT_MAX_LENGTH = 5000
@@ -60,6 +60,7 @@ class CourseDetails:
     format: CourseFormat
     themes: tuple[Theme, ...]
     refresher_months: int | None = None
+    active: bool = True  # shown in the public catalogue and open for booking; False: a draft
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ class SessionDetails:
     starts_at: datetime
     ends_at: datetime
     capacity: int
+    #: Training session or workshop: annual reports count them separately.
+    kind: SessionKind
     venue: str | None = None
     online_link: str | None = None
     trainer_ids: tuple[int, ...] = ()
@@ -84,6 +87,7 @@ class SessionDraft:
     start_time: time
     end_time: time
     capacity: int
+    kind: SessionKind
     venue: str | None
     online_link: str | None
     trainer_ids: tuple[int, ...]
@@ -138,6 +142,11 @@ def default_booking_close(starts_at: datetime) -> datetime:
     """23:59 London time on the day before the session starts."""
     day_before = to_london(starts_at).date() - timedelta(days=1)
     return london_to_utc(day_before, DEFAULT_CLOSE_TIME)
+
+
+def default_session_kind(course: Course) -> SessionKind:
+    """The type a new session of `course` is offered as: a workshop-format course runs workshops."""
+    return SessionKind.WORKSHOP if course.format is CourseFormat.WORKSHOP else SessionKind.TRAINING
 
 
 def is_https_url(value: str) -> bool:
@@ -232,6 +241,9 @@ def _session_problems(details: SessionDetails, course: Course, now: datetime,
             "already taken by confirmed bookings and open offers"
         )
 
+    if details.kind not in tuple(SessionKind):
+        problems["kind"] = "Select the type of session"
+
     venue = _clean_text(details.venue)
     link = _clean_text(details.online_link)
     if course.format in IN_PERSON_FORMATS and not venue:
@@ -287,6 +299,7 @@ def _apply_course(course: Course, details: CourseDetails) -> None:
     course.learning_outcomes = _clean_lines(details.learning_outcomes)
     course.level = Level(details.level)
     course.duration_minutes = details.duration_minutes
+    course.active = details.active
     course.format = CourseFormat(details.format)
     course.themes = details.themes
     course.refresher_months = details.refresher_months
@@ -407,6 +420,7 @@ def _apply_session(session: CourseSession, details: SessionDetails) -> None:
     session.starts_at = details.starts_at
     session.ends_at = details.ends_at
     session.capacity = details.capacity
+    session.kind = SessionKind(details.kind)
     session.venue = _clean_text(details.venue) or None
     session.online_link = _clean_text(details.online_link) or None
     session.booking_closes_at = details.booking_closes_at or default_booking_close(details.starts_at)
@@ -464,6 +478,7 @@ def duplicate_session(session_id: int, actor: User, *, now: datetime | None = No
         start_time=to_london(source.starts_at).time(),
         end_time=to_london(source.ends_at).time(),
         capacity=source.capacity,
+        kind=source.kind,
         venue=source.venue,
         online_link=source.online_link,
         trainer_ids=tuple(t.id for t in source.trainers),
@@ -496,6 +511,17 @@ def cancel_session(session_id: int, actor: User, reason: str, *, now: datetime |
 def get_course(course_id: int) -> Course | None:
     """The course, or None."""
     return db.session.get(Course, course_id)
+
+
+def in_catalogue(course: Course, viewer: User | None) -> bool:
+    """Drafts and imported historic courses are seen by coordinators only."""
+    return course.active or bool(viewer is not None and viewer.is_coordinator)
+
+
+def catalogue_course(course_id: int, viewer: User | None) -> Course | None:
+    """The course for its public page, or None when it does not exist or `viewer` may not see it."""
+    course = get_course(course_id)
+    return course if course is not None and in_catalogue(course, viewer) else None
 
 
 def get_session(session_id: int) -> CourseSession | None:
@@ -537,7 +563,8 @@ def search_sessions(filters: CatalogueFilters, *, page: int = 1, per_page: int =
     must all match. Two queries whatever the data size, plus one for the courses' themes.
     """
     now = now or utcnow()
-    stmt = _upcoming(now)
+    # Drafts and imported historic courses are not in the public catalogue.
+    stmt = _upcoming(now).where(CourseSession.course_id.in_(select(Course.id).where(Course.active)))
     if filters.themes:
         stmt = stmt.where(CourseSession.course_id.in_(
             select(CourseTheme.course_id).where(CourseTheme.theme.in_(filters.themes))))

@@ -52,7 +52,9 @@ def index() -> str:
 def course(course_id: int) -> str:
     """A course's details, learning outcomes and upcoming sessions."""
     now = utcnow()
-    found = services.get_course(course_id) or abort(404)
+    found = services.catalogue_course(course_id, current_user if current_user.is_authenticated else None)
+    if found is None:
+        abort(404)
     return render_template(
         "catalogue/course.html",
         course=found,
@@ -171,6 +173,8 @@ def session_new(course_id: int) -> str | Response:
         draft = services.duplicate_session(copy_id, current_user, now=utcnow())
         draft_trainers = draft.trainer_ids
         form.fill_from_draft(draft)
+    if request.method == "GET":
+        form.preselect_kind(found)
     form.set_trainer_choices(services.trainers(include=draft_trainers))
     if form.validate_on_submit():
         try:

@@ -148,12 +148,15 @@ class Answer(db.Model):
     __tablename__ = "answers"
     __table_args__ = (
         UniqueConstraint("evaluation_id", "question_id", "outcome_index"),
+        # Covers the report's rating and learning-shift queries without visiting the table.
+        Index("ix_answers_evaluation_id_question_id_values", "evaluation_id", "question_id", "rating", "choice"),
         CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating_range"),
         Index("ix_answers_question_id_choice", "question_id", "choice"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluations.id", ondelete="CASCADE"), index=True)
+    # No index of its own: the unique constraint and the covering index both start with it.
+    evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluations.id", ondelete="CASCADE"))
     question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"))
     # 0 for ordinary questions; 1..n for each learning outcome of an outcomes question.
     outcome_index: Mapped[int] = mapped_column(default=0)

@@ -24,6 +24,19 @@ class ImportStatus(enum.StrEnum):
                 "discarded": "Discarded"}[self.value]
 
 
+class RecordStatus(enum.StrEnum):
+    """What a history file says happened to one person at one session."""
+
+    ATTENDED = "attended"
+    DID_NOT_ATTEND = "did-not-attend"
+    LATE_CANCELLATION = "late-cancellation"
+
+    @property
+    def label(self) -> str:
+        return {"attended": "Attended", "did-not-attend": "Did not attend",
+                "late-cancellation": "Late cancellation"}[self.value]
+
+
 class HistoryImport(db.Model):
     """One uploaded CSV file of past attendance records."""
 

@@ -24,6 +24,8 @@ from ..db import write_transaction
 from ..errors import DomainError
 from ..evaluation.models import Answer, Evaluation
 from ..extensions import db
+from ..needs.models import WorkforceMembership
+from ..suggestions.models import CourseSuggestion
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,8 @@ class MyData:
     bookings: list[Booking]
     attendances: list[tuple[Attendance, Certificate | None]]
     evaluations: list[Evaluation]
+    suggestions: list[CourseSuggestion]
+    memberships: list[WorkforceMembership]
 
 
 def _session_only(path):
@@ -103,7 +107,16 @@ def my_data(user_id: int) -> MyData:
                  selectinload(Evaluation.answers))
         .order_by(Evaluation.created_at, Evaluation.id)
     ).unique())
-    return MyData(user, bookings, attendances, evaluations)
+    suggestions = list(db.session.scalars(
+        select(CourseSuggestion).where(CourseSuggestion.suggested_by_id == user_id)
+        .options(joinedload(CourseSuggestion.agency), lazyload(CourseSuggestion.suggested_by))
+        .order_by(CourseSuggestion.created_at, CourseSuggestion.id)
+    ))
+    memberships = list(db.session.scalars(
+        select(WorkforceMembership).where(WorkforceMembership.user_id == user_id)
+        .order_by(WorkforceMembership.started_on, WorkforceMembership.id)
+    ))
+    return MyData(user, bookings, attendances, evaluations, suggestions, memberships)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -190,6 +203,31 @@ def my_data_json(data: MyData) -> dict:
                 "answers": [_answer_json(answer) for answer in e.answers],
             }
             for e in data.evaluations
+        ],
+        "course_suggestions": [
+            {
+                "id": s.id,
+                "title": s.title,
+                "need": s.need,
+                "evidence": s.evidence,
+                "audience": s.audience,
+                "people_benefiting": s.people_benefiting,
+                "agency": s.agency.name,
+                "status": s.status.value,
+                "decision_reason": s.decision_reason,
+                "created_at": _iso(s.created_at),
+                "decided_at": _iso(s.decided_at),
+            }
+            for s in data.suggestions
+        ],
+        "workforce_groups": [
+            {
+                "group": m.group.name,
+                "started_on": m.started_on.isoformat(),
+                "ended_on": m.ended_on.isoformat() if m.ended_on else None,
+                "recorded_at": _iso(m.recorded_at),
+            }
+            for m in data.memberships
         ],
         "certificates": [
             {

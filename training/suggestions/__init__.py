@@ -1,0 +1,1 @@
+"""Course suggestions from partners, and the subgroup's decisions on them."""
