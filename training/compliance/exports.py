@@ -14,10 +14,10 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
+from ..tabular import neutralise
 from .services import ComplianceOverview, OverviewRow
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 HEADERS = (
     "Agency", "Status", "Staff in scope", "Trained and in date", "Compliance (%)", "Rating",
@@ -25,11 +25,7 @@ HEADERS = (
 )
 
 
-def guard(value):
-    """A text cell that cannot be taken for a formula; other values unchanged."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
+guard = neutralise  # a text cell that cannot be taken for a formula; other values unchanged
 
 
 def _overdue(view: ComplianceOverview, row: OverviewRow) -> str:

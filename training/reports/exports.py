@@ -32,10 +32,10 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from ..evaluation.results import Period, Share
+from ..tabular import is_formula_like, neutralise
 from ..timeutil import to_london
 from .summary import Summary
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SHEET_TITLE_MAX = 31
 _SHEET_TITLE_FORBIDDEN = re.compile(r"[\\/*?:\[\]]")
 CSV_MIMETYPE = "text/csv"
@@ -98,11 +98,6 @@ def plain(value: object) -> str | int | float | Decimal | date | datetime | None
     return str(value)
 
 
-def is_formula_like(text: str) -> bool:
-    """Would a spreadsheet read this text as the start of a formula?"""
-    return text.startswith(FORMULA_STARTS)
-
-
 def csv_text(value: object) -> str:
     """A value as CSV text, with formula-like text neutralised by a leading apostrophe."""
     value = plain(value)
@@ -113,7 +108,7 @@ def csv_text(value: object) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, str):
-        return "'" + value if is_formula_like(value) else value
+        return neutralise(value)
     return str(value)
 
 

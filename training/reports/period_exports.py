@@ -43,8 +43,9 @@ from ..db import utcnow
 from ..errors import DomainError
 from ..evaluation.results import Period
 from ..extensions import db
+from ..tabular import is_formula_like
 from ..timeutil import to_london
-from .exports import CSV_MIMETYPE, XLSX_MIMETYPE, csv_text, is_formula_like, slugify
+from .exports import CSV_MIMETYPE, XLSX_MIMETYPE, csv_text, slugify
 
 #: Rows fetched from the database at a time while a file is written.
 BATCH_SIZE = 2000
