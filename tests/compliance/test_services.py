@@ -35,7 +35,7 @@ from training.compliance.errors import (
     UnknownAgency,
 )
 from training.compliance.models import AgencyReturn, EventKind, ReturnEvent, ReturnLine, ReturnStatus
-from training.compliance.services import LineFigures, Narrative
+from training.compliance.services import LineFigures, Narrative, ReturnActions, actions_for
 from training.extensions import db
 
 NOW = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
@@ -421,3 +421,21 @@ def test_a_save_from_a_stale_page_is_refused_not_overwriting(ret, lead):
     with pytest.raises(StaleReturn):
         services.save_draft(ret.id, lines(in_scope=60, trained=1), NARRATIVE, lead, expected_version=seen)
     assert {line.staff_in_scope for line in reload(ret.id).lines} == {50}
+
+
+def test_the_actions_offered_follow_the_status_and_the_role():
+    agency = AgencyFactory()
+    round_ = open_round(2025, [agency])
+    lead, the_scrutineer, the_coordinator = lead_of(agency), scrutineer(), coordinator()
+    not_started = return_for(round_, agency)
+    nothing = ReturnActions(edit=False, challenge=False, respond=False, accept=False, reopen=False)
+    assert actions_for(lead, not_started) == ReturnActions(True, False, False, False, False)
+    assert actions_for(the_coordinator, not_started) == nothing  # nothing submitted to reopen
+    sent = submitted(not_started, lead)
+    assert actions_for(lead, sent) == nothing
+    assert actions_for(the_scrutineer, sent) == ReturnActions(False, True, False, True, False)
+    assert actions_for(the_coordinator, sent) == ReturnActions(False, False, False, False, True)
+    challenged = services.challenge(sent.id, "Explain Level 3", date(2030, 1, 1), the_scrutineer)
+    assert actions_for(lead, challenged) == ReturnActions(False, False, True, False, False)
+    assert actions_for(the_scrutineer, challenged) == nothing  # waits for the response
+    assert actions_for(lead_of(AgencyFactory()), challenged) == nothing  # another agency's lead

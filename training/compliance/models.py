@@ -153,9 +153,12 @@ class AgencyReturn(db.Model):
     def __repr__(self) -> str:
         return f"<AgencyReturn {self.id} {self.status}>"
 
+    def can_become(self, status: ReturnStatus) -> bool:
+        return status in TRANSITIONS[self.status]
+
     def move_to(self, status: ReturnStatus, now: datetime) -> None:
         """The only way the status changes; anything not in TRANSITIONS is refused."""
-        if status not in TRANSITIONS[self.status]:
+        if not self.can_become(status):
             raise InvalidTransition(self.status, status)
         self.status = status
         self.updated_at = now

@@ -242,6 +242,32 @@ def is_lead_of(user: User, agency_return: AgencyReturn) -> bool:
     return user.has_role(Role.AGENCY_LEAD) and user.agency_id == agency_return.agency_id
 
 
+@dataclass(frozen=True)
+class ReturnActions:
+    """What `user` may do to a return now: the page offers exactly these forms."""
+
+    edit: bool
+    challenge: bool
+    respond: bool
+    accept: bool
+    reopen: bool
+
+
+def actions_for(user: User, agency_return: AgencyReturn) -> ReturnActions:
+    """The actions the services would allow `user` on the return in its current status."""
+    lead = is_lead_of(user, agency_return)
+    scrutineer = user.has_role(Role.SCRUTINEER)
+    return ReturnActions(
+        edit=lead and agency_return.status.is_editable,
+        challenge=scrutineer and agency_return.can_become(ReturnStatus.CHALLENGED),
+        respond=lead and agency_return.can_become(ReturnStatus.RESPONDED),
+        accept=scrutineer and agency_return.can_become(ReturnStatus.ACCEPTED),
+        # Reopening sends a submitted return back to draft (a return not started is simply edited).
+        reopen=user.is_coordinator and agency_return.status in SUBMITTED_STATUSES
+        and agency_return.can_become(ReturnStatus.DRAFT),
+    )
+
+
 def may_see(user: User, agency_return: AgencyReturn) -> bool:
     """Coordinators and the scrutineer see every return; a lead sees their own agency's."""
     return user.is_coordinator or user.has_role(Role.SCRUTINEER) or is_lead_of(user, agency_return)

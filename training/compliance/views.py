@@ -163,19 +163,18 @@ def _render_return(agency_return: AgencyReturn, *, form: ReturnForm | None = Non
                    reopen_form: ReopenForm | None = None, status: int = 200) -> ResponseReturnValue:
     user = current_user
     is_lead = services.is_lead_of(user, agency_return)
-    editing = is_lead and agency_return.status.is_editable
+    actions = services.actions_for(user, agency_return)
+    editing = actions.edit
     if editing and form is None:
         form = ReturnForm(formdata=None)
         form.fill(agency_return)
-    may_challenge = user.has_role(Role.SCRUTINEER) and agency_return.status in (ReturnStatus.SUBMITTED,
-                                                                              ReturnStatus.RESPONDED)
+    may_challenge = actions.challenge
     if may_challenge and challenge_form is None:
         challenge_form = ChallengeForm(formdata=None)
-    may_respond = is_lead and agency_return.status == ReturnStatus.CHALLENGED
+    may_respond = actions.respond
     if may_respond and response_form is None:
         response_form = ResponseForm(formdata=None)
-    may_reopen = user.is_coordinator and agency_return.status in (ReturnStatus.SUBMITTED, ReturnStatus.CHALLENGED,
-                                                                   ReturnStatus.RESPONDED)
+    may_reopen = actions.reopen
     if may_reopen and reopen_form is None:
         reopen_form = ReopenForm(formdata=None)
     events = services.history(agency_return.id)
@@ -189,7 +188,7 @@ def _render_return(agency_return: AgencyReturn, *, form: ReturnForm | None = Non
         challenge_form=challenge_form if may_challenge else None,
         response_form=response_form if may_respond else None,
         reopen_form=reopen_form if may_reopen else None,
-        may_accept=may_challenge,
+        may_accept=actions.accept,
         is_lead=is_lead,
         shows_figures=services.may_see_figures(user, agency_return),
         events=events,
