@@ -9,6 +9,7 @@ from .web import (
     register_blueprints,
     register_error_handlers,
     register_extensions,
+    register_notifications,
     register_security,
     register_templates,
     register_url_converters,
@@ -25,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_templates(app)
     register_security(app)
     register_blueprints(app)
+    register_notifications(app)
     register_error_handlers(app)
     register_cli(app)
     return app

@@ -88,9 +88,11 @@ def register_cli(app: Flask) -> None:
     from .backup import backup_command
     from .demo import demo_data_command
     from .history.cli import import_history_command
+    from .notifications.sender import send_mail_command
+    from .notifications.tick import tick_command
     from .privacy.cli import anonymise_command
     from .reports.cli import report_cli
 
     for command in (create_coordinator, expire_offers_command, demo_data_command, backup_command, anonymise_command,
-                    import_history_command, report_cli):
+                    import_history_command, report_cli, send_mail_command, tick_command):
         app.cli.add_command(command)

@@ -69,6 +69,33 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         "TRAINING_TEAM_EMAIL": env.get("TRAINING_TEAM_EMAIL", "training-team@partnership.example"),
         "MIN_PASSWORD_LENGTH": int(env.get("MIN_PASSWORD_LENGTH", "12")),
         "PASSWORD_HASH_METHOD": env.get("PASSWORD_HASH_METHOD", "scrypt"),
+        # Email. With no SMTP_HOST, messages are written to the log instead (development).
+        "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000"),  # links in emails never trust the Host header
+        "MAIL_FROM": env.get("MAIL_FROM", "Safeguarding training <training-team@partnership.example>"),
+        "SMTP_HOST": env.get("SMTP_HOST", ""),
+        "SMTP_PORT": int(env.get("SMTP_PORT", "587")),
+        "SMTP_USERNAME": env.get("SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": env.get("SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": _bool(env.get("SMTP_STARTTLS"), True),
+        "SMTP_SSL": _bool(env.get("SMTP_SSL"), False),
+        "SMTP_TIMEOUT_SECONDS": int(env.get("SMTP_TIMEOUT_SECONDS", "30")),
+        "MAIL_BATCH_SIZE": int(env.get("MAIL_BATCH_SIZE", "50")),
+        "MAIL_MAX_ATTEMPTS": int(env.get("MAIL_MAX_ATTEMPTS", "10")),
+        # A claimed message not finished in this time is set aside as failed, never resent blindly.
+        "MAIL_CLAIM_MINUTES": int(env.get("MAIL_CLAIM_MINUTES", "15")),
+        # Notifications raised by `flask tick`.
+        "REMINDER_DAYS": int(env.get("REMINDER_DAYS", "5")),
+        "EVALUATION_REMINDER_DAYS": int(env.get("EVALUATION_REMINDER_DAYS", "5")),
+        "REFRESHER_NOTICE_DAYS": int(env.get("REFRESHER_NOTICE_DAYS", "60")),
+        "COPY_MANAGER_ON_CONFIRMATION": _bool(env.get("COPY_MANAGER_ON_CONFIRMATION"), True),
+        "NO_SHOW_NOTICE_TO_MANAGER": _bool(env.get("NO_SHOW_NOTICE_TO_MANAGER"), True),
+        # Manager approval: on for every course, or per course when this is off.
+        "MANAGER_APPROVAL": _bool(env.get("MANAGER_APPROVAL"), False),
+        "APPROVAL_HOLD_HOURS": int(env.get("APPROVAL_HOLD_HOURS", "72")),
+        "APPROVAL_LINK_DAYS": int(env.get("APPROVAL_LINK_DAYS", "14")),
+        # Signed, expiring, single-use account links.
+        "PASSWORD_RESET_MINUTES": int(env.get("PASSWORD_RESET_MINUTES", "60")),
+        "EMAIL_CHANGE_HOURS": int(env.get("EMAIL_CHANGE_HOURS", "24")),
     }
     if overrides:
         cfg.update(overrides)

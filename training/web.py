@@ -142,6 +142,7 @@ def register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
     from .attendance.views import bp as attendance_bp
     from .audit.views import bp as audit_bp
+    from .booking.approval_views import bp as approvals_bp
     from .booking.views import bp as booking_bp
     from .catalogue.views import bp as catalogue_bp
     from .certificates.views import bp as certificates_bp
@@ -151,6 +152,9 @@ def register_blueprints(app: Flask) -> None:
     from .health import bp as health_bp
     from .history.views import bp as history_bp
     from .needs.views import bp as needs_bp
+    from .notifications.bulletin_views import bp as bulletins_bp
+    from .notifications.calendar_views import bp as calendar_bp
+    from .notifications.views import bp as notifications_bp
     from .privacy.views import bp as privacy_bp
     from .reports.export_views import bp as report_exports_bp
     from .reports.views import bp as reports_bp
@@ -158,8 +162,13 @@ def register_blueprints(app: Flask) -> None:
 
     for bp in (catalogue_bp, accounts_bp, booking_bp, attendance_bp, evaluation_bp, results_bp, certificates_bp,
                health_bp, audit_bp, privacy_bp, reports_bp, report_exports_bp, history_bp, needs_bp, suggestions_bp,
-               compliance_bp):
+               compliance_bp, notifications_bp, bulletins_bp, calendar_bp, approvals_bp):
         app.register_blueprint(bp)
+
+
+def register_notifications(app: Flask) -> None:
+    """Connect the email receivers to the events they turn into outbox messages."""
+    from .notifications import approval_receivers, receivers  # noqa: F401  (connecting is the import)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -18,9 +18,12 @@ from training.db import utcnow
 
 NOW = utcnow()
 
-# The named event that leads to each status. WAITLISTED has none: it is only ever a
-# starting status, so no transition may lead back to it.
+# The named event that leads to each status. AWAITING_APPROVAL has none: it is only ever a
+# starting status. WAITLISTED is one too, except that an approval with no place left joins it.
 EVENTS = {
+    BookingStatus.WAITLISTED: lambda b: b.queue(NOW),
+    BookingStatus.NOT_APPROVED: lambda b: b.refuse_approval(NOW),
+    BookingStatus.APPROVAL_EXPIRED: lambda b: b.expire_approval(NOW),
     BookingStatus.CONFIRMED: lambda b: b.confirm(NOW),
     BookingStatus.OFFERED: lambda b: b.offer(NOW, NOW + timedelta(hours=48)),
     BookingStatus.CANCELLED: lambda b: b.cancel(NOW, late=False),
@@ -47,7 +50,19 @@ def test_every_status_has_a_label_and_every_target_an_event():
     assert {s for s in BookingStatus if s.label}
     targets = set().union(*TRANSITIONS.values())
     assert targets <= set(EVENTS)
-    assert BookingStatus.WAITLISTED not in targets
+    assert BookingStatus.AWAITING_APPROVAL not in targets
+    assert [a for a, to in TRANSITIONS.items() if BookingStatus.WAITLISTED in to] == [BookingStatus.AWAITING_APPROVAL]
+
+
+def test_a_booking_awaiting_approval_holds_a_place_only_while_its_hold_lasts():
+    booking = _booking(BookingStatus.AWAITING_APPROVAL)
+    booking.approval_holds_place = True
+    assert booking.holds_place
+    booking.release_approval_hold()
+    assert not booking.holds_place
+    booking.approval_holds_place = True
+    booking.queue(NOW)  # any move out of awaiting approval ends the hold
+    assert booking.approval_holds_place is False
 
 
 def test_only_live_statuses_can_change():

@@ -103,6 +103,8 @@ class User(UserMixin, db.Model):
     consent_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The secret in the person's calendar feed URL; None when they have no feed (or revoked it).
+    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     agency: Mapped[Agency] = relationship(lazy="joined", innerjoin=True)
     grants: Mapped[list[RoleGrant]] = relationship(
@@ -156,3 +158,27 @@ class User(UserMixin, db.Model):
                 self.grants.remove(g)
                 return True
         return False
+
+
+class ConsentSource(enum.StrEnum):
+    REGISTRATION = "registration"
+    ACCOUNT = "account"  # the person changed it on their account page
+    UNSUBSCRIBE_LINK = "unsubscribe-link"
+    COORDINATOR = "coordinator"
+
+    @property
+    def label(self) -> str:
+        return {"registration": "Registration", "account": "Account settings",
+                "unsubscribe-link": "Unsubscribe link in an email", "coordinator": "Coordinator"}[self.value]
+
+
+class ConsentRecord(db.Model):
+    """A dated change to someone's consent to receive safeguarding updates, and where it came from."""
+
+    __tablename__ = "consent_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    consented: Mapped[bool]
+    source: Mapped[ConsentSource] = mapped_column(enum_type(ConsentSource, 20))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -16,6 +16,7 @@ from .errors import InvalidTransition
 
 
 class BookingStatus(enum.StrEnum):
+    AWAITING_APPROVAL = "awaiting-approval"  # asked the line manager; may hold a place meanwhile
     CONFIRMED = "confirmed"
     WAITLISTED = "waitlisted"
     OFFERED = "offered"
@@ -27,6 +28,8 @@ class BookingStatus(enum.StrEnum):
     TRANSFERRED = "transferred"  # handed to a colleague
     MOVED = "moved"  # moved by a coordinator to another session
     SESSION_CANCELLED = "session-cancelled"
+    NOT_APPROVED = "not-approved"  # the line manager declined
+    APPROVAL_EXPIRED = "approval-expired"  # the manager did not answer in time
 
     @property
     def label(self) -> str:
@@ -34,6 +37,9 @@ class BookingStatus(enum.StrEnum):
 
 
 _LABELS = {
+    BookingStatus.AWAITING_APPROVAL: "Awaiting manager approval",
+    BookingStatus.NOT_APPROVED: "Not approved by manager",
+    BookingStatus.APPROVAL_EXPIRED: "Approval request expired",
     BookingStatus.CONFIRMED: "Booked",
     BookingStatus.WAITLISTED: "Waiting list",
     BookingStatus.OFFERED: "Place offered",
@@ -48,13 +54,16 @@ _LABELS = {
 }
 
 #: Statuses in which the person still has a claim on the session.
-ACTIVE_STATUSES = frozenset({BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.OFFERED})
-#: Statuses that take one of the session's places.
+ACTIVE_STATUSES = frozenset({BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.OFFERED,
+                             BookingStatus.AWAITING_APPROVAL})
+#: Statuses that take one of the session's places (awaiting approval does while `approval_holds_place`).
 PLACE_HOLDING_STATUSES = frozenset({BookingStatus.CONFIRMED, BookingStatus.OFFERED})
 
 _S = BookingStatus
 #: The only transitions a booking may make. Everything else is refused.
 TRANSITIONS: dict[BookingStatus, frozenset[BookingStatus]] = {
+    _S.AWAITING_APPROVAL: frozenset({_S.CONFIRMED, _S.WAITLISTED, _S.NOT_APPROVED, _S.APPROVAL_EXPIRED,
+                                     _S.CANCELLED, _S.MOVED, _S.SESSION_CANCELLED}),
     _S.WAITLISTED: frozenset({_S.OFFERED, _S.CONFIRMED, _S.WITHDRAWN, _S.MOVED, _S.SESSION_CANCELLED}),
     _S.OFFERED: frozenset({_S.CONFIRMED, _S.DECLINED, _S.EXPIRED, _S.MOVED, _S.SESSION_CANCELLED}),
     _S.CONFIRMED: frozenset({_S.CANCELLED, _S.LATE_CANCELLED, _S.TRANSFERRED, _S.MOVED, _S.SESSION_CANCELLED}),
@@ -87,6 +96,18 @@ class Booking(db.Model):
     # The booking this one replaced, for transfers and moves.
     previous_booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id", ondelete="SET NULL"))
     note: Mapped[str | None] = mapped_column(String(500))
+    # Manager approval: while awaiting it, the booking holds a place if one was free when it
+    # was made, until the hold lapses; the manager's link works until approval_expires_at.
+    approval_holds_place: Mapped[bool] = mapped_column(default=False, server_default=db.false())
+    approval_hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approval_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approval_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The iCalendar SEQUENCE of this booking's invitation: raised each time a changed or
+    # cancelled invitation is sent, so calendars replace the older one.
+    calendar_sequence: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The invitation's UID when it is not this booking's own: a moved booking keeps the UID of
+    # the one it replaced, so the calendar entry moves rather than a second one appearing.
+    calendar_uid: Mapped[str | None] = mapped_column(String(120))
 
     session: Mapped[CourseSession] = relationship(lazy="joined", innerjoin=True)
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined", innerjoin=True)
@@ -98,8 +119,8 @@ class Booking(db.Model):
             "session_id",
             "user_id",
             unique=True,
-            sqlite_where=db.text("status IN ('confirmed', 'offered', 'waitlisted')"),
-            postgresql_where=db.text("status IN ('confirmed', 'offered', 'waitlisted')"),
+            sqlite_where=db.text("status IN ('awaiting-approval', 'confirmed', 'offered', 'waitlisted')"),
+            postgresql_where=db.text("status IN ('awaiting-approval', 'confirmed', 'offered', 'waitlisted')"),
         ),
         Index("ix_bookings_session_id_status_user_id", "session_id", "status", "user_id"),
     )
@@ -118,12 +139,17 @@ class Booking(db.Model):
 
     @hybrid_property
     def holds_place(self) -> bool:
-        return self.status in PLACE_HOLDING_STATUSES
+        return self.status in PLACE_HOLDING_STATUSES or (
+            self.status == BookingStatus.AWAITING_APPROVAL and bool(self.approval_holds_place)
+        )
 
     @holds_place.inplace.expression
     @classmethod
     def _holds_place(cls):
-        return cls.status.in_(sorted(s.value for s in PLACE_HOLDING_STATUSES))
+        return db.or_(
+            cls.status.in_(sorted(s.value for s in PLACE_HOLDING_STATUSES)),
+            db.and_(cls.status == BookingStatus.AWAITING_APPROVAL, cls.approval_holds_place.is_(True)),
+        )
 
     def can_become(self, new_status: BookingStatus) -> bool:
         return new_status in TRANSITIONS.get(self.status, frozenset())
@@ -133,6 +159,8 @@ class Booking(db.Model):
             raise InvalidTransition()
         self.status = new_status
         self.status_changed_at = now
+        # No transition leads into awaiting approval, so any move ends a hold on a place.
+        self.approval_holds_place = False
 
     # Transitions: each names the event, so no caller sets `status` directly.
     def confirm(self, now: datetime, overbooked: bool = False) -> None:
@@ -140,6 +168,21 @@ class Booking(db.Model):
         self.confirmed_at = now
         self.overbooked = overbooked
         self.offer_expires_at = None
+
+    def queue(self, now: datetime) -> None:
+        """An approved booking with no place left joins the waiting list (in booking order)."""
+        self._move_to(BookingStatus.WAITLISTED, now)
+
+    def refuse_approval(self, now: datetime) -> None:
+        self._move_to(BookingStatus.NOT_APPROVED, now)
+        self.approval_decided_at = now
+
+    def expire_approval(self, now: datetime) -> None:
+        self._move_to(BookingStatus.APPROVAL_EXPIRED, now)
+
+    def release_approval_hold(self) -> None:
+        """The hold on a place lapsed: the request stays open but the place goes to others."""
+        self.approval_holds_place = False
 
     def offer(self, now: datetime, expires_at: datetime) -> None:
         self._move_to(BookingStatus.OFFERED, now)

@@ -36,6 +36,7 @@ from .errors import (
     TransferRefused,
 )
 from .models import Booking, BookingStatus
+from .signals import BookingEvent, announce
 
 # ---------------------------------------------------------------------------
 # Rules that are pure functions of a session and the time
@@ -138,6 +139,7 @@ def _release_expired_offers(session: CourseSession, now: datetime) -> list[Booki
     ).all()
     for booking in expired:
         booking.expire(now)
+        announce(booking, BookingEvent.OFFER_EXPIRED, now)
     return list(expired)
 
 
@@ -160,6 +162,7 @@ def _offer_freed_places(session: CourseSession, now: datetime) -> list[Booking]:
     expires = _offer_expiry(session, now)
     for booking in waiting:
         booking.offer(now, expires)
+        announce(booking, BookingEvent.OFFERED, now)
         offers.append(booking)
     if offers:
         _sync_places_taken(session)
@@ -182,7 +185,10 @@ def _already_booked(user: User, by: User | None) -> AlreadyBooked:
 
 def _place_or_queue(session: CourseSession, user: User, by: User | None, now: datetime,
                     overbook: bool, previous: Booking | None = None) -> Booking:
-    """Create the booking for `user` on the locked `session`."""
+    """Create the booking for `user` on the locked `session`.
+
+    A new booking (not a move, whose caller announces it) is announced as booked or waitlisted.
+    """
     if _active_booking(session.id, user.id) is not None:
         raise _already_booked(user, by)
     # Anyone already queued is offered a free place first, so a newcomer never jumps the queue.
@@ -211,6 +217,9 @@ def _place_or_queue(session: CourseSession, user: User, by: User | None, now: da
     except IntegrityError as exc:  # the partial unique index is the last line of defence
         raise _already_booked(user, by) from exc
     _sync_places_taken(session)
+    if previous is None:
+        event = BookingEvent.BOOKED if booking.status == BookingStatus.CONFIRMED else BookingEvent.WAITLISTED
+        announce(booking, event, now, by)
     return booking
 
 
@@ -264,10 +273,13 @@ def cancel_booking(booking_id: int, actor: User, *, now: datetime | None = None)
             if now >= session.starts_at:
                 raise SessionInPast("You cannot cancel a place once the session has started")
             booking.cancel(now, late=now >= cancellation_deadline(session))
+            announce(booking, BookingEvent.CANCELLED, now, actor)
         elif booking.status == BookingStatus.WAITLISTED:
             booking.withdraw(now)
+            announce(booking, BookingEvent.WITHDRAWN, now, actor)
         elif booking.status == BookingStatus.OFFERED:
             booking.decline(now)
+            announce(booking, BookingEvent.OFFER_DECLINED, now, actor)
         elif booking.status != BookingStatus.EXPIRED:
             raise InvalidTransition("This booking is no longer active")
         expired = booking.status == BookingStatus.EXPIRED
@@ -294,6 +306,7 @@ def accept_offer(booking_id: int, actor: User, *, now: datetime | None = None) -
             _offer_freed_places(session, now)
         else:
             booking.confirm(now)
+            announce(booking, BookingEvent.OFFER_ACCEPTED, now, actor)
             audit.booking_changed(actor, booking, "booking.offer_accepted", now)
             _sync_places_taken(session)
     if expired:
@@ -314,6 +327,7 @@ def decline_offer(booking_id: int, actor: User, *, now: datetime | None = None) 
             booking.expire(now)
         else:
             booking.decline(now)
+            announce(booking, BookingEvent.OFFER_DECLINED, now, actor)
             audit.booking_changed(actor, booking, "booking.offer_declined", now)
         _offer_freed_places(session, now)
     if expired:
@@ -375,6 +389,9 @@ def transfer_booking(booking_id: int, actor: User, colleague_email: str, *,
             previous_booking_id=booking.id,
         )
         db.session.add(new)
+        db.session.flush()
+        announce(booking, BookingEvent.TRANSFERRED, now, actor, to=new)
+        announce(new, BookingEvent.BOOKED, now, actor)
         audit.booking_changed(actor, booking, "booking.transferred", now)
         _sync_places_taken(session)
     return new
@@ -407,6 +424,7 @@ def move_booking(booking_id: int, to_session_id: int, by: User, *, now: datetime
         booking.mark_moved(now)
         db.session.flush()
         new = _place_or_queue(target, booking.user, by, now, overbook, previous=booking)
+        announce(new, BookingEvent.MOVED, now, by, previous=booking)
         audit.booking_moved(by, booking, new, now)
         _offer_freed_places(source, now)
     return new
@@ -419,6 +437,7 @@ def _release_bookings_of_cancelled_session(session: CourseSession, now: datetime
         select(Booking).where(Booking.session_id == session.id, Booking.is_active)
     ):
         booking.mark_session_cancelled(now)
+        announce(booking, BookingEvent.SESSION_CANCELLED, now, reason=session.cancellation_reason)
     _sync_places_taken(session)
 
 

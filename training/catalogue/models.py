@@ -121,6 +121,8 @@ class Course(db.Model):
     format: Mapped[CourseFormat] = mapped_column(enum_type(CourseFormat, 20))
     refresher_months: Mapped[int | None]
     active: Mapped[bool] = mapped_column(default=True)
+    # Bookings need the line manager's approval (also required everywhere by MANAGER_APPROVAL).
+    requires_approval: Mapped[bool] = mapped_column(default=False, server_default=db.false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     theme_rows: Mapped[list[CourseTheme]] = relationship(

@@ -460,10 +460,16 @@ def update_session(session_id: int, actor: User, details: SessionDetails, *,
         if problems:
             raise InvalidDetails(problems)
         raised = details.capacity > session.capacity
+        before = (session.starts_at, session.ends_at), session.venue, session.online_link
         _apply_session(session, details)
         db.session.flush()
+        after = (session.starts_at, session.ends_at), session.venue, session.online_link
+        changed = {name for name, old, new in zip(("time", "venue", "online_link"), before, after, strict=True)
+                   if old != new}
         if raised:
             signals.capacity_raised.send(session, now=now)
+        if changed:
+            signals.session_changed.send(session, now=now, changed=changed)
     return session
 
 

@@ -11,3 +11,6 @@ _signals = Namespace()
 session_cancelled = _signals.signal("session-cancelled")
 #: sent with the locked CourseSession and `now` after its capacity is raised
 capacity_raised = _signals.signal("capacity-raised")
+#: sent with the locked CourseSession, `now` and `changed` (a set of the names among "time",
+#: "venue" and "online_link" that changed) after a coordinator reschedules or relocates it
+session_changed = _signals.signal("session-changed")

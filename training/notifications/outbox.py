@@ -1,0 +1,95 @@
+"""Writing emails to the outbox. Every caller is already inside a write transaction.
+
+`enqueue` renders a message from `templates/notifications/email/<template>.txt` and `.html`
+and adds one Outbox row; it never commits. So an email exists exactly when the change that
+caused it commits.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .. import timeutil
+from ..db import utcnow
+from ..extensions import db
+from .models import MessageKind, Outbox
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """An iCalendar attachment: the text and its METHOD (REQUEST or CANCEL)."""
+
+    text: str
+    method: str
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute URL on BASE_URL for `endpoint`, usable with or without a request.
+
+    Links in emails are built from configuration, never from the request's Host header, which
+    an attacker could set to send someone a password-reset link to their own site.
+    """
+    base = urlsplit(current_app.config["BASE_URL"])
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https")
+    return adapter.build(endpoint, values, force_external=True)
+
+
+def _render(template: str, context: dict) -> tuple[str, str]:
+    env = current_app.jinja_env
+    ctx = {
+        "service_name": current_app.config["SERVICE_NAME"],
+        "partnership_name": current_app.config["PARTNERSHIP_NAME"],
+        "team_email": current_app.config["TRAINING_TEAM_EMAIL"],
+        "base_url": current_app.config["BASE_URL"],
+        "london_datetime": timeutil.format_datetime,
+        "london_date": timeutil.format_date,
+        "london_time": timeutil.format_time,
+        **context,
+    }
+    text = env.get_template(f"notifications/email/{template}.txt").render(ctx)
+    html = env.get_template(f"notifications/email/{template}.html").render(ctx)
+    return text, html
+
+
+def enqueue(kind: MessageKind, to: str, subject: str, template: str, context: dict | None = None, *,
+            user_id: int | None = None, calendar: Calendar | None = None, headers: dict[str, str] | None = None,
+            dedupe_key: str | None = None, now: datetime | None = None) -> Outbox | None:
+    """Queue one email to `to`. Returns None when `dedupe_key` was already used (nothing added).
+
+    The text and HTML bodies come from the same context; `subject` is plain text. Run inside the
+    caller's write transaction: the message is committed, or discarded, with the caller's change.
+    """
+    now = now or utcnow()
+    context = dict(context or {}, subject=subject)
+    text, html = _render(template, context)
+    message = Outbox(
+        kind=kind, recipient=to, user_id=user_id, subject=subject, text_body=text, html_body=html,
+        headers_json=json.dumps(headers, sort_keys=True) if headers else None,
+        ics=calendar.text if calendar else None, ics_method=calendar.method if calendar else None,
+        dedupe_key=dedupe_key, next_attempt_at=now, created_at=now,
+    )
+    if dedupe_key is None:
+        db.session.add(message)
+        db.session.flush()
+        return message
+    if db.session.scalar(select(Outbox.id).where(Outbox.dedupe_key == dedupe_key)) is not None:
+        return None
+    # Two `tick`s racing on PostgreSQL both pass the check above; the unique index stops the
+    # second, and the savepoint keeps the rest of its transaction.
+    try:
+        with db.session.begin_nested():
+            db.session.add(message)
+    except IntegrityError:
+        return None
+    return message
+
+
+def headers_of(message: Outbox) -> dict[str, str]:
+    """The message's extra headers."""
+    return json.loads(message.headers_json) if message.headers_json else {}
