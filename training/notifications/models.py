@@ -46,7 +46,7 @@ class MessageKind(enum.StrEnum):
     FOLLOW_UP_MANAGER = "follow-up-manager"
     CERTIFICATE_AVAILABLE = "certificate-available"
     REFRESHER_DUE = "refresher-due"
-    PASSWORD_RESET = "password-reset"
+    PASSWORD_RESET = "password-reset"  # noqa: S105  (a message kind, not a password)
     EMAIL_CHANGE = "email-change"  # the confirmation link, to the new address
     EMAIL_CHANGED = "email-changed"  # the notice, to the old address
     NO_SHOW = "no-show"  # to the manager
