@@ -19,6 +19,7 @@ from sqlalchemy import select
 from tests.evaluation.conftest import past_session
 from tests.evaluation.results_data import evaluation, question_sets
 from tests.factories import (
+    TEST_PASSWORD,
     AttendanceFactory,
     BookingFactory,
     CoordinatorFactory,
@@ -39,7 +40,11 @@ from training.access import (
     SIGN_IN,
     allowed,
 )
+from training.accounts import services as account_services
+from training.accounts import tokens as account_tokens
 from training.accounts.models import Role
+from training.booking import services as booking_services
+from training.booking.approval import make_token
 from training.catalogue.models import Level
 from training.certificates.services import issue_for_booking
 from training.compliance import services as compliance
@@ -50,6 +55,9 @@ from training.extensions import db
 from training.history.models import HistoryImport
 from training.needs import services as needs_services
 from training.needs.tna import london_today
+from training.notifications import bulletins as bulletin_services
+from training.notifications import calendar_services
+from training.notifications.models import MessageKind, MessageStatus, Outbox
 
 OWNER_NAME = "Olwen Ownerby-Qx"
 WALK_IN_NAME = "Wendell Walkin-Qx"
@@ -71,6 +79,14 @@ OVERRIDES: dict[str, dict] = {
     "catalogue.session_cancel": {"session_id": lambda params: params["upcoming_session_id"]},
     "reports.summary_csv": {"table": "headline-figures"},
     "report_exports.download": {"kind": "bookings", "fmt": "csv"},
+    # Routes authorised by a signed or secret token in the URL, each from its own world param.
+    "bulletins.unsubscribe": {"token": lambda params: params["unsubscribe_token"]},
+    "calendar.feed": {"token": lambda params: params["calendar_token"]},
+    "approvals.decide": {"token": lambda params: params["approval_token"]},
+    "approvals.approve": {"token": lambda params: params["approval_token"]},
+    "approvals.decline": {"token": lambda params: params["approval_token"]},
+    "accounts.reset_password": {"token": lambda params: params["reset_token"]},
+    "accounts.confirm_email_change": {"token": lambda params: params["email_change_token"]},
 }
 
 
@@ -164,7 +180,19 @@ def world() -> World:
     history_import = HistoryImport(filename="history.csv", sha256="0" * 64, row_count=1, content=HISTORY_CSV,
                                    uploaded_by_id=coordinator.id)
     db.session.add(history_import)
+    outbox_message = Outbox(kind=MessageKind.BOOKING_CONFIRMED, recipient=professional.email, user_id=professional.id,
+                            subject="Booking confirmed", text_body="Hello", html_body="<p>Hello</p>",
+                            status=MessageStatus.FAILED, attempts=10, last_error="The mail server refused the message",
+                            next_attempt_at=utcnow(), created_at=utcnow())
+    db.session.add(outbox_message)
     db.session.commit()
+    bulletin = bulletin_services.create_draft(bulletin_services.BulletinDetails("Matrix bulletin", "Text"), coordinator)
+    calendar_token = calendar_services.turn_on(professional)
+    approval_session = SessionFactory(course=CourseFactory(requires_approval=True))
+    approval_request = booking_services.book_place(approval_session.id, other_professional)
+    reset_token = account_tokens.password_reset_token(professional, utcnow())
+    email_change_token = account_services.request_email_change(
+        professional, new_email="matrix.new.address@example.org", password=TEST_PASSWORD, now=utcnow())
     return World(
         users={"anonymous": None, "professional": professional, "trainer": trainer, "coordinator": coordinator,
                "agency_lead": agency_lead,
@@ -190,6 +218,13 @@ def world() -> World:
             "group_id": group.id,
             "requirement_id": requirement.id,
             "tna_review_id": tna_review.id,
+            "bulletin_id": bulletin.id,
+            "unsubscribe_token": bulletin_services.unsubscribe_token(professional.id),
+            "calendar_token": calendar_token,
+            "message_id": outbox_message.id,
+            "approval_token": make_token(approval_request),
+            "reset_token": reset_token,
+            "email_change_token": email_change_token,
         },
     )
 

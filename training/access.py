@@ -109,6 +109,11 @@ ACCESS_MATRIX: dict[str, dict[str, str]] = {
     "accounts.account": _signed_in(),
     "accounts.account_edit": _signed_in(),
     "accounts.change_password": _signed_in(200),            # POST empty: form re-shown with errors
+    "accounts.forgotten_password": _public(),                # GET form; POST is rate limited, same answer for any address
+    "accounts.forgotten_password_sent": _public(),           # "Check your email", the same for every address
+    "accounts.reset_password": _public(),                    # valid reset token: the form (tampered/expired/used: 400)
+    "accounts.change_email": _signed_in(),                   # your own address only; no id in the URL
+    "accounts.confirm_email_change": _public(),              # valid token: the confirm button; the token names the person
     "accounts.manage_people": _coordinator(),
     "accounts.manage_person": _coordinator(),
     "accounts.person_roles": _coordinator(302),             # POST: sets the roles ticked, back to the person
@@ -231,6 +236,30 @@ ACCESS_MATRIX: dict[str, dict[str, str]] = {
     "suggestions.start_review": _coordinator(302),      # POST: the world's suggestion is submitted -> under review
     "suggestions.decide": _coordinator(400),            # POST empty: page re-shown with errors
     "suggestions.create_course": _coordinator(302),     # POST: not agreed yet, refused with a flash
+    # --- safeguarding-updates bulletins -------------------------------------------------
+    "bulletins.index": _coordinator(),
+    "bulletins.new": _coordinator(),
+    "bulletins.show": _coordinator(),
+    "bulletins.edit": _coordinator(),                       # the world's bulletin is a draft (a sent one: 302)
+    "bulletins.send": _coordinator(302),                    # POST: sends, or nobody matches: flash, back to it
+    # Anyone holding the signed link: GET shows the button page (changes nothing); POST (the button,
+    # or a mail provider's RFC 8058 one-click POST, CSRF-exempt) unsubscribes the person the token
+    # names, whoever is signed in. A bad token: 404.
+    "bulletins.unsubscribe": _public(),
+    # --- manager approval (signed link, no account: every role gets the same answer) -----
+    "approvals.decide": _public(),                          # GET shows the request; changes nothing
+    "approvals.approve": _public(302),                      # POST: approves (or says already decided), back to the link
+    "approvals.decline": _public(302),                      # POST (reason optional): declines, back to the link
+    # --- notifications (outbox) -----------------------------------------------------------
+    "notifications.index": _coordinator(),                  # a bad ?status=: list re-shown with the error, 400
+    "notifications.message": _coordinator(),
+    "notifications.retry": _coordinator(302),               # POST; not failed: flash, back to the message
+    # --- calendar feed ------------------------------------------------------------------
+    "calendar.settings": _signed_in(),                      # your own feed only; no id in the URL
+    "calendar.turn_on": _signed_in(302),                    # POST; back to the settings page
+    "calendar.reset": _signed_in(302),                      # POST; back to the settings page (flash if off)
+    "calendar.turn_off": _signed_in(302),                   # POST; back to the settings page
+    "calendar.feed": _public(),                             # the secret token is the credential: 200 for every role
 }
 
 
@@ -283,6 +312,9 @@ OBJECT_LEVEL: dict[str, dict[str, str]] = {
     "compliance.reopen": {**_others(FORBIDDEN, FORBIDDEN), "agency_lead": FORBIDDEN},
     "needs.people": _others(FORBIDDEN, FORBIDDEN),
     "needs.review": _others(FORBIDDEN, FORBIDDEN),
+    # An outbox message: someone's email.
+    "notifications.message": _others(FORBIDDEN, FORBIDDEN),
+    "notifications.retry": _others(FORBIDDEN, FORBIDDEN),
     "suggestions.detail": _others(NOT_FOUND, NOT_FOUND),
     "suggestions.manage_suggestion": _others(FORBIDDEN, FORBIDDEN),
     "suggestions.start_review": _others(FORBIDDEN, FORBIDDEN),

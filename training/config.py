@@ -81,8 +81,11 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SMTP_TIMEOUT_SECONDS": int(env.get("SMTP_TIMEOUT_SECONDS", "30")),
         "MAIL_BATCH_SIZE": int(env.get("MAIL_BATCH_SIZE", "50")),
         "MAIL_MAX_ATTEMPTS": int(env.get("MAIL_MAX_ATTEMPTS", "10")),
+        "OUTBOX_PAGE_SIZE": int(env.get("OUTBOX_PAGE_SIZE", "50")),
         # A claimed message not finished in this time is set aside as failed, never resent blindly.
         "MAIL_CLAIM_MINUTES": int(env.get("MAIL_CLAIM_MINUTES", "15")),
+        # Sent emails are deleted after this many days (by `flask tick`): they hold personal data.
+        "OUTBOX_RETENTION_DAYS": int(env.get("OUTBOX_RETENTION_DAYS", "90")),
         # Notifications raised by `flask tick`.
         "REMINDER_DAYS": int(env.get("REMINDER_DAYS", "5")),
         "EVALUATION_REMINDER_DAYS": int(env.get("EVALUATION_REMINDER_DAYS", "5")),

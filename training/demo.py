@@ -18,7 +18,7 @@ import click
 from flask import current_app
 from sqlalchemy import insert, select
 
-from .accounts.models import Agency, Role, Sector, User
+from .accounts.models import Agency, ConsentRecord, ConsentSource, Role, Sector, User
 from .attendance.models import Attendance, AttendanceOutcome, Register
 from .booking.models import Booking, BookingStatus
 from .catalogue.models import Course, CourseFormat, CourseSession, Level, Theme
@@ -44,6 +44,7 @@ from .evaluation.reviews import breaches_threshold
 from .evaluation.services import PRESENT, current_question_set
 from .extensions import db
 from .needs.demo import add_needs_demo
+from .notifications.models import Bulletin
 from .timeutil import is_working_day, london_to_utc, to_london
 
 #: The password of every demo account. It is published in the README: never load demo data
@@ -247,6 +248,10 @@ LAST_NAMES = (
 # ---------------------------------------------------------------------------
 # The training programme
 # ---------------------------------------------------------------------------
+
+#: Courses whose bookings need the line manager's approval.
+APPROVAL_COURSES = frozenset({"dsl-new"})
+
 
 class _CourseSpec(NamedTuple):
     key: str
@@ -789,6 +794,8 @@ class _Builder:
                 refresher_months=spec.refresher_months, created_at=created,
             )
             course.themes = spec.themes
+            # A two-day course away from the job: agencies ask for the line manager's approval.
+            course.requires_approval = spec.key in APPROVAL_COURSES
             self.courses[spec.key] = course
 
     def _free_day(self, day: date, trainer_keys: Sequence[str], step: int, any_season: bool) -> date:
@@ -1215,6 +1222,42 @@ class _Builder:
         for session in self.sessions:
             session.places_taken = held[session]
 
+    def add_awaiting_approval(self, session: CourseSession) -> None:
+        """A request on a course that needs approval, made yesterday, still with the manager."""
+        booked = {b.user for b in self.bookings if b.session is session}
+        person = self.pick(1, booked | set(session.trainers))[0]
+        at = self.now - timedelta(days=1)
+        booking = Booking(
+            session=session, user=person, created_by_id=person.id, queued_at=at, created_at=at,
+            status_changed_at=at, status=BookingStatus.AWAITING_APPROVAL,
+            approval_holds_place=True,  # the session has places left: fill_upcoming leaves some free
+            approval_hold_until=min(at + timedelta(hours=current_app.config["APPROVAL_HOLD_HOURS"]), session.starts_at),
+            approval_expires_at=min(at + timedelta(days=current_app.config["APPROVAL_LINK_DAYS"]), session.starts_at),
+        )
+        self.bookings.append(booking)
+
+    def add_consent_and_bulletins(self) -> None:
+        """Consent history for people who agreed to updates, one bulletin sent and one draft."""
+        people = [*self.named.values(), *self.pool]
+        db.session.add_all([
+            ConsentRecord(user_id=p.id, consented=True, source=ConsentSource.REGISTRATION,
+                          recorded_at=p.consent_updated_at or p.created_at)
+            for p in people if p.consent_updates
+        ])
+        coordinator = self.named["coordinator"]
+        sent_at = self.now - timedelta(days=120)
+        db.session.add_all([
+            Bulletin(subject="Safeguarding update: new multi-agency threshold guidance",
+                     body=("The partnership has published updated threshold guidance.\n\n"
+                           "It explains when to make a referral to children's social care and when to offer "
+                           "early help. Please read it with your team."),
+                     created_by_id=coordinator.id, created_at=sent_at - timedelta(days=1), sent_at=sent_at,
+                     recipient_count=sum(1 for p in people if p.consent_updates and p.created_at < sent_at)),
+            Bulletin(subject="Spring training dates for schools", sector=Sector.EDUCATION,
+                     body="New dates for designated safeguarding lead training are now open for booking.",
+                     created_by_id=coordinator.id, created_at=self.now - timedelta(days=2)),
+        ])
+
     def build(self) -> DemoSummary:
         """Create the whole partnership in the current transaction."""
         self.add_question_sets()  # first, while nothing is waiting to be flushed
@@ -1285,6 +1328,7 @@ class _Builder:
         self.add_evaluations(past, me, to_evaluate, poor, crowded)
         self.mark_quotable()
         self.add_reviews(poor, crowded)
+        self.add_awaiting_approval(next(s for s in ordinary if self.session_course[s] in APPROVAL_COURSES))
         self.count_places()
         db.session.add_all([*self.bookings, *self.attendances, *self.registers, *self.evaluations,
                             *self.reviews])
@@ -1299,6 +1343,7 @@ class _Builder:
         add_needs_demo([*self.named.values(), *self.pool], now)
         add_demo_returns(now, list(self.agencies.values()), self.named["coordinator"], self.named["lead"],
                          self.named["scrutineer"])
+        self.add_consent_and_bulletins()
 
         upcoming = sum(1 for s in self.sessions if s.starts_at > now)
         return DemoSummary(

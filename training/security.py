@@ -1,6 +1,7 @@
 """Session security: idle timeout, an absolute cap, server-side sign-out, and the 429 page."""
 from __future__ import annotations
 
+import hmac
 import secrets
 from datetime import datetime, timedelta
 
@@ -12,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from .accounts.models import User
+from .accounts.tokens import SESSION_PASSWORD_MARK, password_fingerprint
 from .db import UTCDateTime, utcnow, write_transaction
 from .extensions import db, limiter, login_manager
 
@@ -64,7 +66,21 @@ def load_user(user_id: str) -> User | None:
     session_id = session.get(SESSION_ID)
     if session_id:
         query = query.where(~exists().where(SignedOutSession.session_id == session_id))
-    return db.session.scalar(query)
+    user = db.session.scalar(query)
+    if user is not None and not _same_password(user):
+        return None
+    return user
+
+
+def _same_password(user: User) -> bool:
+    """False when this session signed in with a password that has since changed (reset, or
+    changed on another device): that ends every other session without a list of sessions."""
+    mark = session.get(SESSION_PASSWORD_MARK)
+    if mark is None:
+        # Signed in before sessions carried the mark: note the current password from now on.
+        session[SESSION_PASSWORD_MARK] = password_fingerprint(user)
+        return True
+    return hmac.compare_digest(str(mark), password_fingerprint(user))
 
 
 def _record_sign_out(session_id: str, max_age: timedelta) -> None:

@@ -168,7 +168,7 @@ def register_blueprints(app: Flask) -> None:
 
 def register_notifications(app: Flask) -> None:
     """Connect the email receivers to the events they turn into outbox messages."""
-    from .notifications import approval_receivers, receivers  # noqa: F401  (connecting is the import)
+    from .notifications import approval_receivers, receivers, scheduled  # noqa: F401  (connecting is the import)
 
 
 def register_error_handlers(app: Flask) -> None:

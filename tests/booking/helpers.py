@@ -20,12 +20,15 @@ def status_of(booking: Booking) -> BookingStatus:
 
 
 def assert_places_consistent(session_id: int) -> int:
-    """places_taken equals the count of confirmed and offered bookings; returns it."""
+    """places_taken equals the count of confirmed and offered bookings, and requests awaiting
+    approval that hold a place; returns it. Spelt out here rather than through the model's
+    `holds_place`, so that rule is checked too."""
     db.session.commit()
     counted = db.session.scalar(
         select(func.count(Booking.id)).where(
             Booking.session_id == session_id,
-            Booking.status.in_([BookingStatus.CONFIRMED.value, BookingStatus.OFFERED.value]),
+            Booking.status.in_([BookingStatus.CONFIRMED.value, BookingStatus.OFFERED.value])
+            | ((Booking.status == BookingStatus.AWAITING_APPROVAL.value) & Booking.approval_holds_place.is_(True)),
         )
     )
     stored = db.session.get(CourseSession, session_id).places_taken

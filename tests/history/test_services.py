@@ -23,8 +23,9 @@ from training.accounts.models import Agency, Role, Sector, User
 from training.attendance.models import Attendance, AttendanceOutcome, Register
 from training.booking.models import Booking, BookingStatus
 from training.catalogue.models import Course, CourseFormat, CourseSession, Level, SessionKind, SessionStatus
+from training.db import write_transaction
 from training.evaluation.models import Answer, Evaluation, EvaluationStatus, Stage
-from training.evaluation.services import question_set_for
+from training.evaluation.services import current_question_set, question_set_for
 from training.extensions import db
 from training.history import services
 from training.history.errors import ImportNotPending, InvalidHistoryFile
@@ -246,7 +247,8 @@ def test_a_cancelled_session_cannot_take_records(now):
 
 
 def test_an_import_runs_the_same_number_of_statements_for_50_and_500_rows(now):
-    question_set_for(Stage.AFTER)
+    with write_transaction():
+        current_question_set(Stage.AFTER)
     with counting() as small:
         small_counts = services.import_file(people_file(50, prefix="s", course="Small", agency="Small"), "s.csv",
                                             None, now)

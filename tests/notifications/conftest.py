@@ -10,14 +10,21 @@ from aiosmtpd.controller import Controller
 
 
 class Inbox:
-    """Collects every message the test SMTP server accepts; `refuse` makes it answer 451."""
+    """Collects every message the test SMTP server accepts; `refuse` makes it answer 451, and
+    `refuse_with` (a whole reply, e.g. "550 5.7.1 Rejected") answers that instead."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.refuse = False
+        self.refuse_with: str | None = None
+        self.controller: Controller | None = None
+        self.port = 0
+        self.running = False
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802  (aiosmtpd's hook name)
+        if self.refuse_with:
+            return self.refuse_with
         if self.refuse:
             return "451 4.3.0 Try again later"
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
@@ -31,6 +38,17 @@ class Inbox:
         self.messages.clear()
         self.envelopes.clear()
 
+    def stop(self) -> None:
+        """Take the server down: connections to its port are refused until `start()`."""
+        self.controller.stop()
+        self.running = False
+
+    def start(self) -> None:
+        """Bring the server (back) up on its port: a stopped controller's loop is closed, so a new one."""
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+        self.running = True
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -43,14 +61,15 @@ def smtp_server(app):
     """A running SMTP server on a free port; the app sends to it for the test's duration."""
     inbox = Inbox()
     port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
+    inbox.port = port
+    inbox.start()
     saved = {k: app.config[k] for k in ("SMTP_HOST", "SMTP_PORT", "SMTP_STARTTLS", "SMTP_SSL", "SMTP_USERNAME")}
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_STARTTLS=False, SMTP_SSL=False, SMTP_USERNAME="")
     try:
         yield inbox
     finally:
-        controller.stop()
+        if inbox.running:
+            inbox.stop()
         app.config.update(saved)
 
 

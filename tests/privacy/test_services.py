@@ -40,7 +40,7 @@ def test_my_data_holds_everything_about_the_person_and_nothing_about_others():
     assert data["account"]["email"] == mine.user.email
     assert data["account"]["agency"]["name"] == mine.user.agency.name
     assert data["account"]["roles"] == ["professional"]
-    assert data["consent"] == {"safeguarding_updates": True, "updated_at": LONG_AGO.isoformat()}
+    assert data["consent"] == {"safeguarding_updates": True, "updated_at": LONG_AGO.isoformat(), "history": []}
     [booking] = data["bookings"]
     assert booking["id"] == mine.booking.id and booking["status"] == "confirmed"
     assert booking["note"] == "Needs a hearing loop"

@@ -74,7 +74,7 @@ _PERSON = {
 _COURSE = {
     "title": "Hostile input course", "summary": "Summary", "learning_outcomes": "One\nTwo", "level": "level-2",
     "format": "face-to-face", "duration_hours": "3", "duration_minutes": "30", "themes": "child-protection",
-    "refresher_months": "36",
+    "refresher_months": "36", "requires_approval": "y",
 }
 _SESSION = {
     "kind": "training",
@@ -94,6 +94,8 @@ _SUGGESTION = {"title": "Online harms", "need": "Staff are unsure about online h
 _RETURN = {f"{lv.name.lower()}_{part}": value for lv in Level for part, value in
            (("staff_in_scope", "10"), ("trained_in_date", "9"), ("courses_delivered", "1"), ("notes", "On track"))}
 _RETURN |= {"quality_and_impact": "Evaluation forms", "gaps_and_plans": "None", "action": "save", "version": "1"}
+_BULLETIN = {"subject": "Safeguarding update: June", "body": "First paragraph.\n\nSecond paragraph.",
+             "sector": "health", "agency": lambda w: str(w.agency_id)}
 _MARKS = {"booking-{past_booking_id}": "attended", "booking-999999999999": "attended", "booking-x": "attended"}
 
 FORMS: dict[str, Route] = {
@@ -184,6 +186,22 @@ FORMS: dict[str, Route] = {
                                                 {"response": "We will change it"}),
     "privacy.delete_person": Route("coordinator", {"person_id": "other_person.id"},
                                    {"submit": "Delete personal data"}),
+    "bulletins.new": Route("coordinator", fields=_BULLETIN),
+    "bulletins.edit": Route("coordinator", {"bulletin_id": "bulletin_id"}, _BULLETIN),
+    "bulletins.send": Route("coordinator", {"bulletin_id": "bulletin_id"}),
+    "bulletins.unsubscribe": Route("anonymous", {"token": "unsubscribe_token"}, {"List-Unsubscribe": "One-Click"}),
+    "calendar.turn_on": Route("professional"),
+    "calendar.reset": Route("professional"),
+    "calendar.turn_off": Route("professional"),
+    "notifications.retry": Route("coordinator", {"message_id": "outbox_message_id"}),
+    "accounts.forgotten_password": Route("anonymous", fields={"email": lambda w: w.professional.email}),
+    "accounts.reset_password": Route("anonymous", {"token": "reset_token"},
+                                     {"new_password": TEST_PASSWORD, "confirm_password": TEST_PASSWORD}),
+    "accounts.change_email": Route("professional", fields={"new_email": _valid_email, "password": TEST_PASSWORD}),
+    "accounts.confirm_email_change": Route("anonymous", {"token": "email_change_token"}),
+    "approvals.approve": Route("anonymous", {"token": "approval_token"}),
+    "approvals.decline": Route("anonymous", {"token": "approval_token"},
+                               {"reason": "Not this quarter: we are short-staffed"}),
 }
 
 #: Runs are derandomised, so a run on either database is repeatable and the suite cannot go
@@ -295,6 +313,7 @@ def test_hostile_post_is_never_a_server_error(app, login_as, world: World, endpo
 #: The GET forms (filters, and ids read from the query string): they change nothing, so they
 #: cannot be found from the URL map; each is listed by hand with the arguments its view reads.
 QUERY_FORMS: dict[str, Route] = {
+    "notifications.index": Route("coordinator", query={"status": "failed", "page": "2"}),
     "catalogue.index": Route("anonymous", query={
         "theme": ["child-protection", "neglect"], "format": "virtual", "month": "2030-01", "available": "y",
         "page": "2"}),

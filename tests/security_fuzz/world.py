@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from tests.factories import (
+    TEST_PASSWORD,
     AgencyFactory,
     AttendanceFactory,
     BookingFactory,
@@ -16,8 +17,12 @@ from tests.factories import (
     UserFactory,
 )
 from tests.suggestions.factories import SuggestionFactory
+from training.accounts import services as account_services
+from training.accounts import tokens as account_tokens
 from training.accounts.models import Role, Sector, User
 from training.attendance.models import AttendanceOutcome
+from training.booking import services as booking_services
+from training.booking.approval import make_token
 from training.booking.models import BookingStatus
 from training.catalogue.models import Level
 from training.compliance import services as compliance
@@ -28,6 +33,8 @@ from training.evaluation.models import Answer, Stage
 from training.extensions import db
 from training.history.models import HistoryImport
 from training.needs import services as needs_services
+from training.notifications import bulletins as bulletin_services
+from training.notifications.models import MessageKind, MessageStatus, Outbox
 from training.suggestions import services as suggestion_services
 
 OUTCOMES = "Recognise signs of abuse\nKnow how to make a referral"
@@ -71,6 +78,12 @@ class World:
     history_import_id: int
     needs_group_id: int
     needs_requirement_id: int
+    bulletin_id: int
+    unsubscribe_token: str
+    outbox_message_id: int
+    reset_token: str
+    email_change_token: str
+    approval_token: str
 
     @property
     def session_ids(self) -> list[int]:
@@ -141,6 +154,16 @@ def build_world() -> World:
                 "History agency,health,attended\r\n")
     db.session.add(history_import)
     db.session.commit()
+    outbox_message = Outbox(kind=MessageKind.BOOKING_CONFIRMED, recipient=professional.email, user_id=professional.id,
+                            subject="Booking confirmed", text_body="Hello", html_body="<p>Hello</p>",
+                            status=MessageStatus.FAILED, attempts=10, last_error="Refused",
+                            next_attempt_at=now, created_at=now)
+    db.session.add(outbox_message)
+    db.session.commit()
+    approval_session = SessionFactory(course=CourseFactory(requires_approval=True))
+    approval_token = make_token(booking_services.book_place(approval_session.id, colleague))
+    bulletin = bulletin_services.create_draft(
+        bulletin_services.BulletinDetails("Hostile input bulletin", "Text"), coordinator)
     return World(
         coordinator=coordinator, professional=professional, colleague=colleague, other_person=other_person,
         agency_id=agency.id, other_agency_id=other_agency.id, course_id=course.id, upcoming_id=upcoming.id,
@@ -151,4 +174,10 @@ def build_world() -> World:
         agency_lead=lead, scrutineer=the_scrutineer, round_id=this.id, return_id=mine[this.id],
         challenged_return_id=mine[last.id], submitted_return_id=theirs, history_import_id=history_import.id,
         needs_group_id=group.id, needs_requirement_id=requirement.id,
+        bulletin_id=bulletin.id, unsubscribe_token=bulletin_services.unsubscribe_token(professional.id),
+        outbox_message_id=outbox_message.id,
+        reset_token=account_tokens.password_reset_token(professional, now),
+        approval_token=approval_token,
+        email_change_token=account_services.request_email_change(
+            professional, new_email="fuzz.new.address@example.org", password=TEST_PASSWORD, now=now),
     )

@@ -28,3 +28,13 @@ class AgencyNameTaken(DomainError):
 
 class RolesChangedMeanwhile(DomainError):
     message = "Someone else changed this person's roles at the same time. Check the roles and try again"
+
+
+class SameEmail(DomainError):
+    message = "Enter a different email address from the one you use now"
+
+
+class InvalidLink(DomainError):
+    """A reset or confirmation link that is tampered with, expired or already used."""
+
+    message = "This link has expired or has already been used"

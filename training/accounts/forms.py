@@ -14,7 +14,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
 )
 from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Email, EqualTo, InputRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, ValidationError
 
 from .models import Agency, Role, Sector
 from .services import MAX_PASSWORD_LENGTH
@@ -30,9 +30,10 @@ def _required(message: str) -> InputRequired:
     return InputRequired(message=message)
 
 
-def _email_validators(missing: str) -> list:
+def _email_validators(missing: str, *, blank_is_missing: bool = False) -> list:
+    # DataRequired looks at the stripped value, so "   " is missing rather than badly formatted.
     return [
-        _required(missing),
+        DataRequired(message=missing) if blank_is_missing else _required(missing),
         Length(max=254, message="Email address must be 254 characters or fewer"),
         Email(message=EMAIL_FORMAT, granular_message=False),
     ]
@@ -161,19 +162,56 @@ class ProfileForm(FlaskForm):
     submit = SubmitField("Save changes", widget=GovSubmitInput())
 
 
+def _new_password_fields() -> tuple[PasswordField, PasswordField]:
+    """A new password and its confirmation, with the rules for choosing one anywhere."""
+    return (
+        PasswordField("New password", widget=GovPasswordInput(),
+                      validators=[_required("Enter a new password"), _MinimumPasswordLength()]),
+        PasswordField("Confirm new password", widget=GovPasswordInput(),
+                      validators=[_required("Confirm your new password"),
+                                  EqualTo("new_password", message="The passwords you entered do not match")]),
+    )
+
+
 class ChangePasswordForm(FlaskForm):
     """Current password, then the new one twice."""
 
     current_password = PasswordField("Current password", widget=GovPasswordInput(),
                                      validators=[_required("Enter your current password")])
-    new_password = PasswordField("New password", widget=GovPasswordInput(),
-                                 validators=[_required("Enter a new password"), _MinimumPasswordLength()])
-    confirm_password = PasswordField(
-        "Confirm new password", widget=GovPasswordInput(),
-        validators=[_required("Confirm your new password"),
-                    EqualTo("new_password", message="The passwords you entered do not match")],
-    )
+    new_password, confirm_password = _new_password_fields()
     submit = SubmitField("Change password", widget=GovSubmitInput())
+
+
+class ForgottenPasswordForm(FlaskForm):
+    """The email address to send a reset link to."""
+
+    email = StringField("Email address", widget=GovTextInput(), filters=[_strip],
+                        description="The email address you sign in with",
+                        validators=_email_validators("Enter your email address", blank_is_missing=True))
+    submit = SubmitField("Send reset link", widget=GovSubmitInput())
+
+
+class ResetPasswordForm(FlaskForm):
+    """The new password twice, with the same rules as choosing one anywhere else."""
+
+    new_password, confirm_password = _new_password_fields()
+    submit = SubmitField("Set new password", widget=GovSubmitInput())
+
+
+class ChangeEmailForm(FlaskForm):
+    """The new email address, and the password to show it is you asking."""
+
+    new_email = StringField("New email address", widget=GovTextInput(), filters=[_strip],
+                            validators=_email_validators("Enter your new email address", blank_is_missing=True))
+    password = PasswordField("Your password", widget=GovPasswordInput(),
+                             validators=[_required("Enter your password")])
+    submit = SubmitField("Send confirmation link", widget=GovSubmitInput())
+
+
+class ConfirmEmailChangeForm(FlaskForm):
+    """A button only: following a link (GET) must not change anything."""
+
+    submit = SubmitField("Confirm new email address", widget=GovSubmitInput())
 
 
 class PeopleFilterForm(FlaskForm):

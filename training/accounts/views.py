@@ -10,15 +10,19 @@ from ..db import utcnow
 from ..errors import DomainError
 from ..extensions import db, limiter
 from ..pagination import govuk_pagination
-from . import services
-from .errors import AgencyNameTaken, AgencyUnavailable, EmailTaken, WrongPassword
+from . import services, tokens
+from .errors import AgencyNameTaken, AgencyUnavailable, EmailTaken, InvalidLink, SameEmail, WrongPassword
 from .forms import (
     AgencyForm,
+    ChangeEmailForm,
     ChangePasswordForm,
+    ConfirmEmailChangeForm,
+    ForgottenPasswordForm,
     PeopleFilterForm,
     PersonRolesForm,
     ProfileForm,
     RegistrationForm,
+    ResetPasswordForm,
     SignInForm,
 )
 from .models import Agency, Role, Sector, User
@@ -40,6 +44,13 @@ def _start_session(user: User) -> None:
     """Sign in on an emptied session, so nothing set before sign-in carries over (fixation)."""
     session.clear()
     login_user(user)
+    _mark_password(user)
+
+
+def _mark_password(user: User) -> None:
+    """Note which password this session signed in with: once it changes, other sessions can be
+    refused (the check is in training.security.load_user)."""
+    session[tokens.SESSION_PASSWORD_MARK] = tokens.password_fingerprint(user)
 
 
 def _next_or(default: str) -> str:
@@ -117,11 +128,71 @@ def register() -> str | Response:
 
 
 # ---------------------------------------------------------------------------
+# Forgotten password
+# ---------------------------------------------------------------------------
+
+def _invalid_link(again_url: str, again_text: str) -> tuple[str, int]:
+    """The one answer for a link that is tampered with, expired or used: it says which is none
+    of the visitor's business, and offers a new link."""
+    return render_template("accounts/link_invalid.html", again_url=again_url, again_text=again_text), 400
+
+
+def _invalid_reset_link() -> tuple[str, int]:
+    return _invalid_link(url_for("accounts.forgotten_password"), "ask for a new link to reset your password")
+
+
+@bp.route("/forgotten-password", methods=["GET", "POST"])
+@limiter.limit(_sign_in_rate_limit, methods=["POST"])
+def forgotten_password() -> str | Response:
+    """Ask for a link to reset your password."""
+    form = ForgottenPasswordForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data, now=utcnow())
+        # Known, unknown or deactivated: the same page, so nobody learns who has an account.
+        return redirect(url_for("accounts.forgotten_password_sent"))
+    return render_template("accounts/forgotten_password.html", form=form)
+
+
+@bp.get("/forgotten-password/sent")
+def forgotten_password_sent() -> str:
+    """What happens next, said the same way whatever address was entered."""
+    return render_template("accounts/forgotten_password_sent.html",
+                           minutes=current_app.config["PASSWORD_RESET_MINUTES"])
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> str | Response | tuple[str, int]:
+    """Choose a new password through the emailed link (the GET only shows the form)."""
+    now = utcnow()
+    try:
+        person = services.password_reset_user(token, now=now)
+    except InvalidLink:
+        return _invalid_reset_link()
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(token, form.new_password.data, now=now)
+        except InvalidLink:
+            return _invalid_reset_link()
+        except PasswordTooEasy as exc:
+            form.new_password.errors.append(exc.message)
+        else:
+            # Whoever this browser was signed in as, it now signs in afresh with the new password.
+            logout_user()
+            session.clear()
+            flash("Your password has been changed. Sign in with your new password", "success")
+            return redirect(url_for("accounts.sign_in"))
+    return render_template("accounts/reset_password.html", form=form, person=person)
+
+
+# ---------------------------------------------------------------------------
 # Your account
 # ---------------------------------------------------------------------------
 
 def _render_account(password_form: ChangePasswordForm) -> str:
-    return render_template("accounts/account.html", user=current_user, form=password_form)
+    user: User = current_user._get_current_object()
+    return render_template("accounts/account.html", user=user, form=password_form,
+                           consent_history=services.consent_history(user))
 
 
 @bp.get("/account")
@@ -146,6 +217,8 @@ def change_password() -> str | Response:
         except PasswordTooEasy as exc:
             form.new_password.errors.append(exc.message)
         else:
+            # This session carries on; sessions signed in with the old password do not.
+            _mark_password(current_user._get_current_object())
             flash("Your password has been changed", "success")
             return redirect(url_for("accounts.account"))
     return _render_account(form)
@@ -178,6 +251,57 @@ def account_edit() -> str | Response:
             flash("Your details have been updated", "success")
             return redirect(url_for("accounts.account"))
     return render_template("accounts/account_edit.html", form=form)
+
+
+@bp.route("/account/email", methods=["GET", "POST"])
+@login_required
+@limiter.limit(_sign_in_rate_limit, methods=["POST"])
+def change_email() -> str | Response:
+    """Ask to change your email address: a link goes to the new one to confirm it."""
+    form = ChangeEmailForm()
+    if form.validate_on_submit():
+        try:
+            services.request_email_change(current_user._get_current_object(), new_email=form.new_email.data,
+                                          password=form.password.data, now=utcnow())
+        except WrongPassword as exc:
+            form.password.errors.append(exc.message)
+        except (SameEmail, EmailTaken) as exc:
+            form.new_email.errors.append(exc.message)
+        else:
+            new_email = services.normalise_email(form.new_email.data)
+            flash(f"We have sent a link to {new_email}. Your email address will change when you use it.",
+                  "success")
+            return redirect(url_for("accounts.account"))
+    return render_template("accounts/change_email.html", form=form)
+
+
+def _invalid_email_link() -> tuple[str, int]:
+    return _invalid_link(url_for("accounts.change_email"), "ask for a new link to change your email address")
+
+
+@bp.route("/account/email/confirm/<token>", methods=["GET", "POST"])
+def confirm_email_change(token: str) -> str | Response | tuple[str, int]:
+    """Confirm a new email address through the emailed link: the GET shows a button, the POST
+    changes it. Signed in or not: the link proves the new address is yours, and your password
+    was checked when you asked."""
+    now = utcnow()
+    try:
+        change = services.pending_email_change(token, now=now)
+    except InvalidLink:
+        return _invalid_email_link()
+    form = ConfirmEmailChangeForm()
+    if form.validate_on_submit():
+        try:
+            services.confirm_email_change(token, now=now)
+        except InvalidLink:
+            return _invalid_email_link()
+        except EmailTaken as exc:
+            return render_template("accounts/email_change_refused.html", message=exc.message), 409
+        flash(f"Your email address has been changed to {change.new_email}", "success")
+        if current_user.is_authenticated and current_user.id == change.user.id:
+            return redirect(url_for("accounts.account"))
+        return redirect(url_for("accounts.sign_in"))
+    return render_template("accounts/confirm_email_change.html", form=form, new_email=change.new_email)
 
 
 # ---------------------------------------------------------------------------

@@ -48,3 +48,11 @@ class PersonNotFound(DomainError):
 
 class MoveRefused(DomainError):
     message = "This booking cannot be moved"
+
+
+class ApprovalClosed(DomainError):
+    message = "This booking no longer needs approval"
+
+
+class ApprovalExpired(DomainError):
+    message = "This approval link has expired"

@@ -1,9 +1,15 @@
-"""Forms for transferring a place and for the coordinators' booking pages."""
+"""Forms for transferring a place, the coordinators' booking pages and the manager's approval page."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovCheckboxInput, GovSelect, GovSubmitInput, GovTextInput
-from wtforms import BooleanField, SelectField, StringField, SubmitField
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxInput,
+    GovSelect,
+    GovSubmitInput,
+    GovTextArea,
+    GovTextInput,
+)
+from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import Email, InputRequired, Length, ValidationError
 
 from ..timeutil import format_datetime
@@ -91,3 +97,25 @@ class MoveForm(FlaskForm):
     def validate_session_id(self, field: SelectField) -> None:
         if field.data is None or field.data not in {value for value, _ in field.choices[1:]}:
             raise ValidationError(self._CHOOSE)
+
+
+REASON_MAX = 500
+
+
+class ApproveForm(FlaskForm):
+    """The manager approves the booking (the form only carries the CSRF token)."""
+
+    submit = SubmitField("Approve booking", widget=GovSubmitInput())
+
+
+class DeclineForm(FlaskForm):
+    """The manager declines the booking, optionally saying why."""
+
+    reason = TextAreaField(
+        "Reason (optional)",
+        description="We will pass this on to them. Do not include anything about a child or family.",
+        widget=GovTextArea(),
+        filters=[_strip],
+        validators=[Length(max=REASON_MAX, message=f"Reason must be {REASON_MAX} characters or fewer")],
+    )
+    submit = SubmitField("Decline booking", widget=GovSubmitInput())

@@ -6,7 +6,7 @@ SQLite the write transaction began with BEGIN IMMEDIATE, which serialises writer
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from flask import current_app
@@ -24,6 +24,8 @@ from ..extensions import db
 from ..timeutil import london_to_utc, to_london, working_days_before
 from .errors import (
     AlreadyBooked,
+    ApprovalClosed,
+    ApprovalExpired,
     BookingClosed,
     CourseNotPublished,
     InvalidTransition,
@@ -92,6 +94,16 @@ def can_see_joining_link(session: CourseSession, user: User | None) -> bool:
     return booking is not None and booking.status == BookingStatus.CONFIRMED
 
 
+def approval_required(session: CourseSession) -> bool:
+    """Whether a person's own booking on this session waits for their line manager's approval."""
+    return bool(current_app.config["MANAGER_APPROVAL"] or session.course.requires_approval)
+
+
+def _needs_approval(session: CourseSession, user: User, by: User | None) -> bool:
+    # A coordinator booking someone on has the authority to do so: only self-bookings wait.
+    return approval_required(session) and (by is None or by.id == user.id)
+
+
 # ---------------------------------------------------------------------------
 # Helpers that run inside a write transaction
 # ---------------------------------------------------------------------------
@@ -143,8 +155,45 @@ def _release_expired_offers(session: CourseSession, now: datetime) -> list[Booki
     return list(expired)
 
 
+def _expire_approval_requests(session: CourseSession, now: datetime) -> list[Booking]:
+    """Close requests on this locked session that the manager did not answer in time."""
+    lapsed = db.session.scalars(
+        select(Booking).where(
+            Booking.session_id == session.id,
+            Booking.status == BookingStatus.AWAITING_APPROVAL,
+            Booking.approval_expires_at <= now,
+        ).order_by(Booking.id)
+    ).all()
+    for booking in lapsed:
+        booking.expire_approval(now)
+        announce(booking, BookingEvent.APPROVAL_EXPIRED, now)
+    return list(lapsed)
+
+
+def _release_lapsed_holds(session: CourseSession, now: datetime) -> list[Booking]:
+    """Stop holding places for requests on this locked session whose hold ran out."""
+    lapsed = db.session.scalars(
+        select(Booking).where(
+            Booking.session_id == session.id,
+            Booking.status == BookingStatus.AWAITING_APPROVAL,
+            Booking.approval_holds_place.is_(True),
+            Booking.approval_hold_until <= now,
+        ).order_by(Booking.id)
+    ).all()
+    for booking in lapsed:
+        booking.release_approval_hold()
+        announce(booking, BookingEvent.APPROVAL_HOLD_RELEASED, now)
+    return list(lapsed)
+
+
 def _offer_freed_places(session: CourseSession, now: datetime) -> list[Booking]:
-    """Offer free places to the people waiting longest. Caller holds the session lock."""
+    """Offer free places to the people waiting longest. Caller holds the session lock.
+
+    Lapsed offers, approval requests and approval holds are closed first, so the places they
+    held are counted as free even when `tick` has not run yet.
+    """
+    _expire_approval_requests(session, now)
+    _release_lapsed_holds(session, now)
     _release_expired_offers(session, now)
     _sync_places_taken(session)
     offers: list[Booking] = []
@@ -184,10 +233,11 @@ def _already_booked(user: User, by: User | None) -> AlreadyBooked:
 
 
 def _place_or_queue(session: CourseSession, user: User, by: User | None, now: datetime,
-                    overbook: bool, previous: Booking | None = None) -> Booking:
+                    overbook: bool, previous: Booking | None = None, *, approval: bool = False) -> Booking:
     """Create the booking for `user` on the locked `session`.
 
-    A new booking (not a move, whose caller announces it) is announced as booked or waitlisted.
+    A new booking (not a move, whose caller announces it) is announced as booked or waitlisted;
+    with `approval` it waits for the line manager, holding a place if one is free.
     """
     if _active_booking(session.id, user.id) is not None:
         raise _already_booked(user, by)
@@ -202,7 +252,17 @@ def _place_or_queue(session: CourseSession, user: User, by: User | None, now: da
         status_changed_at=now,
         previous_booking_id=previous.id if previous else None,
     )
-    if session.places_taken < session.capacity:
+    if approval:
+        booking.status = BookingStatus.AWAITING_APPROVAL
+        booking.approval_expires_at = min(
+            now + timedelta(days=current_app.config["APPROVAL_LINK_DAYS"]), session.starts_at
+        )
+        if session.places_taken < session.capacity:
+            booking.approval_holds_place = True
+            booking.approval_hold_until = min(
+                now + timedelta(hours=current_app.config["APPROVAL_HOLD_HOURS"]), session.starts_at
+            )
+    elif session.places_taken < session.capacity:
         booking.status = BookingStatus.CONFIRMED
         booking.confirmed_at = now
     elif overbook:
@@ -218,7 +278,11 @@ def _place_or_queue(session: CourseSession, user: User, by: User | None, now: da
         raise _already_booked(user, by) from exc
     _sync_places_taken(session)
     if previous is None:
-        event = BookingEvent.BOOKED if booking.status == BookingStatus.CONFIRMED else BookingEvent.WAITLISTED
+        event = {
+            BookingStatus.CONFIRMED: BookingEvent.BOOKED,
+            BookingStatus.WAITLISTED: BookingEvent.WAITLISTED,
+            BookingStatus.AWAITING_APPROVAL: BookingEvent.AWAITING_APPROVAL,
+        }[booking.status]
         announce(booking, event, now, by)
     return booking
 
@@ -233,6 +297,8 @@ def book_place(session_id: int, user: User, *, by: User | None = None, now: date
 
     `by` is the coordinator booking on someone's behalf; only they may `overbook`, and they
     may still book someone after the close date (but never on a cancelled or past session).
+    When manager approval applies (globally or for the course) a person's own booking waits
+    for their line manager instead; a coordinator's booking never does.
     """
     now = now or utcnow()
     staff = bool(by and by.is_coordinator)
@@ -243,7 +309,8 @@ def book_place(session_id: int, user: User, *, by: User | None = None, now: date
     with write_transaction():
         session = lock_session(session_id)
         _check_bookable(session, now, staff=staff)
-        booking = _place_or_queue(session, user, by, now, overbook)
+        booking = _place_or_queue(session, user, by, now, overbook,
+                                  approval=_needs_approval(session, user, by))
         audit.booking_made(by, booking, now)
     return booking
 
@@ -260,7 +327,8 @@ def book_on_behalf(session_id: int, email: str, by: User, *, overbook: bool = Fa
 
 
 def cancel_booking(booking_id: int, actor: User, *, now: datetime | None = None) -> Booking:
-    """Cancel a place, leave the waiting list, or decline an offer; free places move on.
+    """Cancel a place, leave the waiting list, decline an offer or withdraw a request awaiting
+    approval; free places move on.
 
     A confirmed place cancelled after the cancellation deadline is a late cancellation.
     """
@@ -280,6 +348,10 @@ def cancel_booking(booking_id: int, actor: User, *, now: datetime | None = None)
         elif booking.status == BookingStatus.OFFERED:
             booking.decline(now)
             announce(booking, BookingEvent.OFFER_DECLINED, now, actor)
+        elif booking.status == BookingStatus.AWAITING_APPROVAL:
+            # Withdrawing a request is never late: no place was confirmed.
+            booking.cancel(now, late=False)
+            announce(booking, BookingEvent.WITHDRAWN, now, actor)
         elif booking.status != BookingStatus.EXPIRED:
             raise InvalidTransition("This booking is no longer active")
         expired = booking.status == BookingStatus.EXPIRED
@@ -325,6 +397,7 @@ def decline_offer(booking_id: int, actor: User, *, now: datetime | None = None) 
         expired = booking.offer_has_expired(now)
         if expired:
             booking.expire(now)
+            announce(booking, BookingEvent.OFFER_EXPIRED, now)
         else:
             booking.decline(now)
             announce(booking, BookingEvent.OFFER_DECLINED, now, actor)
@@ -430,6 +503,110 @@ def move_booking(booking_id: int, to_session_id: int, by: User, *, now: datetime
     return new
 
 
+# ---------------------------------------------------------------------------
+# Manager approval (the manager acts through a signed link, without an account)
+# ---------------------------------------------------------------------------
+
+def _locked_approval(booking_id: int) -> tuple[Booking, CourseSession]:
+    booking = _load_booking(booking_id)
+    session = lock_session(booking.session_id)
+    return _load_booking(booking_id), session
+
+
+def _check_awaiting(booking: Booking, now: datetime) -> None:
+    """Refuse a decision on a request that is closed, with a message saying what happened."""
+    if booking.status != BookingStatus.AWAITING_APPROVAL:
+        raise ApprovalClosed(approval_outcome(booking))
+    if booking.approval_expires_at is not None and now >= booking.approval_expires_at:
+        raise ApprovalExpired()
+
+
+def approval_outcome(booking: Booking) -> str:
+    """What became of a request that no longer awaits approval, in a sentence."""
+    if booking.approval_decided_at is not None:
+        if booking.status == BookingStatus.NOT_APPROVED:
+            return "This booking has already been declined"
+        return "This booking has already been approved"
+    return {
+        BookingStatus.APPROVAL_EXPIRED: "This request expired before it was answered",
+        BookingStatus.SESSION_CANCELLED: "This session has been cancelled",
+        BookingStatus.MOVED: "A training coordinator has moved this booking to another session",
+        BookingStatus.CANCELLED: "This request has been withdrawn",
+    }.get(booking.status, "This booking no longer needs approval")
+
+
+def approve_booking(booking_id: int, now: datetime | None = None) -> Booking:
+    """The manager approves: a place if one is held or free, otherwise the waiting list."""
+    now = now or utcnow()
+    with write_transaction():
+        booking, session = _locked_approval(booking_id)
+        _check_awaiting(booking, now)
+        if session.status == SessionStatus.CANCELLED:
+            raise SessionCancelledError("This session has been cancelled, so the booking cannot be approved")
+        if now >= session.starts_at:
+            raise SessionInPast("This session has already started, so the booking can no longer be approved")
+        # Serve the queue first (closing lapsed holds, this one's too): an approval that comes
+        # after its hold ran out must not take a place from someone waiting.
+        _offer_freed_places(session, now)
+        if booking.approval_holds_place or session.places_taken < session.capacity:
+            booking.confirm(now)
+            event = BookingEvent.BOOKED
+        else:
+            booking.queue(now)
+            event = BookingEvent.WAITLISTED
+        booking.approval_decided_at = now
+        _sync_places_taken(session)
+        announce(booking, event, now)
+    return booking
+
+
+def decline_booking(booking_id: int, reason: str | None = None, now: datetime | None = None) -> Booking:
+    """The manager declines: the request closes, and any place it held goes to the waiting list."""
+    now = now or utcnow()
+    reason = (reason or "").strip()[:500] or None
+    with write_transaction():
+        booking, session = _locked_approval(booking_id)
+        _check_awaiting(booking, now)
+        booking.refuse_approval(now)
+        # Kept with the booking: the person sees it, and it is in their subject access export.
+        booking.note = reason
+        announce(booking, BookingEvent.NOT_APPROVED, now, reason=reason)
+        _offer_freed_places(session, now)
+    return booking
+
+
+def _sessions_with(*conditions) -> list[int]:
+    return list(db.session.scalars(
+        select(Booking.session_id)
+        .where(Booking.status == BookingStatus.AWAITING_APPROVAL, *conditions)
+        .distinct()
+    ))
+
+
+def release_lapsed_approval_holds(now: datetime | None = None) -> int:
+    """Stop holding places for requests whose hold ran out; the places move on. Idempotent."""
+    now = now or utcnow()
+    released = 0
+    for session_id in _sessions_with(Booking.approval_holds_place.is_(True), Booking.approval_hold_until <= now):
+        with write_transaction():
+            session = lock_session(session_id)
+            released += len(_release_lapsed_holds(session, now))
+            _offer_freed_places(session, now)
+    return released
+
+
+def expire_approval_requests(now: datetime | None = None) -> int:
+    """Close requests the manager did not answer in time; the places move on. Idempotent."""
+    now = now or utcnow()
+    expired = 0
+    for session_id in _sessions_with(Booking.approval_expires_at <= now):
+        with write_transaction():
+            session = lock_session(session_id)
+            expired += len(_expire_approval_requests(session, now))
+            _offer_freed_places(session, now)
+    return expired
+
+
 @signals.session_cancelled.connect
 def _release_bookings_of_cancelled_session(session: CourseSession, now: datetime, **_kw) -> None:
     """Close every live booking on a cancelled session (inside the cancelling transaction)."""
@@ -490,6 +667,7 @@ class SessionPage:
     position: int | None
     refusal: DomainError | None  # why booking is not open, if it is not
     show_joining_link: bool
+    needs_approval: bool = False  # booking here waits for the line manager's approval
 
 
 def session_page(session_id: int, viewer: User | None, now: datetime | None = None) -> SessionPage | None:
@@ -507,6 +685,7 @@ def session_page(session_id: int, viewer: User | None, now: datetime | None = No
         position=waiting_list_position(booking) if booking else None,
         refusal=booking_refusal(session, now),
         show_joining_link=bool(session.online_link) and can_see_joining_link(session, viewer),
+        needs_approval=approval_required(session),
     )
 
 
@@ -516,10 +695,11 @@ class MyTraining:
     waiting: list[tuple[Booking, int]]
     offers: list[Booking]
     past: list[Booking]
+    awaiting: list[Booking] = field(default_factory=list)  # waiting for the manager's approval
 
 
 def my_training(user: User, now: datetime | None = None) -> MyTraining:
-    """A person's bookings, waiting-list places, open offers and past courses."""
+    """A person's bookings, requests awaiting approval, waiting-list places, open offers and past courses."""
     now = now or utcnow()
     rows = db.session.scalars(
         select(Booking)
@@ -527,7 +707,7 @@ def my_training(user: User, now: datetime | None = None) -> MyTraining:
         .where(Booking.user_id == user.id)
         .order_by(CourseSession.starts_at, Booking.id)
     ).all()
-    upcoming, waiting, offers, past = [], [], [], []
+    upcoming, waiting, offers, past, awaiting = [], [], [], [], []
     waiting_ids = [b.id for b in rows if b.status == BookingStatus.WAITLISTED and b.session.starts_at > now]
     positions = _positions(waiting_ids)
     for b in rows:
@@ -538,10 +718,12 @@ def my_training(user: User, now: datetime | None = None) -> MyTraining:
             waiting.append((b, positions[b.id]))
         elif b.status == BookingStatus.OFFERED and future and not b.offer_has_expired(now):
             offers.append(b)
+        elif b.status == BookingStatus.AWAITING_APPROVAL and future:
+            awaiting.append(b)
         elif b.status == BookingStatus.CONFIRMED:
             past.append(b)
     past.reverse()
-    return MyTraining(upcoming, waiting, offers, past)
+    return MyTraining(upcoming, waiting, offers, past, awaiting)
 
 
 def _positions(booking_ids: list[int]) -> dict[int, int]:
@@ -575,6 +757,7 @@ class SessionBookings:
     waiting: list[tuple[Booking, int]]  # with positions, first in the queue first
     offers: list[Booking]
     history: list[Booking]  # cancelled, withdrawn, declined, expired, transferred, moved
+    awaiting: list[Booking] = field(default_factory=list)  # waiting for the manager's approval
 
 
 def session_booking_lists(session_id: int) -> SessionBookings | None:
@@ -582,10 +765,12 @@ def session_booking_lists(session_id: int) -> SessionBookings | None:
     session = get_session(session_id)
     if session is None:
         return None
-    confirmed, waiting, offers, history = [], [], [], []
+    confirmed, waiting, offers, history, awaiting = [], [], [], [], []
     for b in session_bookings(session_id):
         if b.status == BookingStatus.CONFIRMED:
             confirmed.append(b)
+        elif b.status == BookingStatus.AWAITING_APPROVAL:
+            awaiting.append(b)
         elif b.status == BookingStatus.WAITLISTED:
             waiting.append((b, len(waiting) + 1))
         elif b.status == BookingStatus.OFFERED:
@@ -593,7 +778,7 @@ def session_booking_lists(session_id: int) -> SessionBookings | None:
         else:
             history.append(b)
     history.sort(key=lambda b: b.status_changed_at, reverse=True)
-    return SessionBookings(session, confirmed, waiting, offers, history)
+    return SessionBookings(session, confirmed, waiting, offers, history, awaiting)
 
 
 def move_targets(booking: Booking, now: datetime | None = None) -> list[CourseSession]:

@@ -89,6 +89,9 @@ def book(session_id: int) -> Response:
         return redirect(url_for("booking.session_detail", session_id=session_id))
     if booking.status == BookingStatus.CONFIRMED:
         flash(f"You have booked a place on {_session_name(booking)}", "success")
+    elif booking.status == BookingStatus.AWAITING_APPROVAL:
+        flash(f"We have asked {booking.user.manager_name} to approve your booking on {_session_name(booking)}. "
+              "We will email you when they answer", "success")
     else:
         position = services.waiting_list_position(booking)
         flash(f"The session is full. You are number {position} on the waiting list", "success")
@@ -135,12 +138,13 @@ def cancel(booking_id: int) -> str | Response:
         flash("This booking is no longer active", "info")
         return redirect(url_for("booking.booking_detail", booking_id=booking.id))
     if request.method == "POST":
+        was_request = booking.status == BookingStatus.AWAITING_APPROVAL
         try:
             booking = services.cancel_booking(booking.id, _me())
         except DomainError as err:
             flash(err.message, "error")
             return redirect(url_for("booking.booking_detail", booking_id=booking_id))
-        flash(_cancelled_message(booking), "success")
+        flash(_cancelled_message(booking, was_request=was_request), "success")
         return _after_change(booking)
     now = utcnow()
     deadline = services.cancellation_deadline(booking.session)
@@ -154,9 +158,11 @@ def cancel(booking_id: int) -> str | Response:
     )
 
 
-def _cancelled_message(booking: Booking) -> str:
+def _cancelled_message(booking: Booking, *, was_request: bool = False) -> str:
     name = _session_name(booking)
     who = f"{booking.user.name}'s" if _acting_for_someone_else(booking) else "Your"
+    if was_request:
+        return f"{who} request for a place on {name} has been withdrawn"
     return {
         BookingStatus.CANCELLED: f"{who} place on {name} has been cancelled",
         BookingStatus.LATE_CANCELLED: (
@@ -231,6 +237,7 @@ def _manage_page(session_id: int, form: BookOnBehalfForm) -> str:
         "booking/manage_session.html", lists=lists, form=form,
         refusal=services.booking_refusal(lists.session, now, staff=True),
         closed_to_professionals=services.booking_refusal(lists.session, now) is not None,
+        needs_approval=services.approval_required(lists.session),
     )
 
 

@@ -229,6 +229,10 @@ class CourseForm(_ServiceErrorsMixin, FlaskForm):
     )
     draft = BooleanField("Keep this course out of the catalogue for now (a draft)", widget=GovCheckboxInput(),
                          description="People cannot find or book a draft course. Untick this to publish it.")
+    requires_approval = BooleanField(
+        "Bookings need the line manager's approval", widget=GovCheckboxInput(),
+        description="When someone books themselves, we email their line manager a link to approve or decline "
+                    "the booking. Bookings a coordinator makes do not need approval.")
 
     def validate_duration_hours(self, field):
         if field.data is None and self.duration_minutes.data is None and not field.process_errors \
@@ -246,6 +250,7 @@ class CourseForm(_ServiceErrorsMixin, FlaskForm):
         self.themes.data = [t.value for t in course.themes]
         self.refresher_months.data = course.refresher_months
         self.draft.data = not course.active
+        self.requires_approval.data = course.requires_approval
 
     def details(self) -> CourseDetails:
         """The validated input, for the services."""
@@ -259,6 +264,7 @@ class CourseForm(_ServiceErrorsMixin, FlaskForm):
             themes=tuple(Theme(t) for t in self.themes.data),
             refresher_months=self.refresher_months.data,
             active=not self.draft.data,
+            requires_approval=bool(self.requires_approval.data),
         )
 
 

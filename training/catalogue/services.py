@@ -61,6 +61,7 @@ class CourseDetails:
     themes: tuple[Theme, ...]
     refresher_months: int | None = None
     active: bool = True  # shown in the public catalogue and open for booking; False: a draft
+    requires_approval: bool = False  # a person's own booking waits for their line manager's approval
 
 
 @dataclass(frozen=True)
@@ -303,6 +304,7 @@ def _apply_course(course: Course, details: CourseDetails) -> None:
     course.format = CourseFormat(details.format)
     course.themes = details.themes
     course.refresher_months = details.refresher_months
+    course.requires_approval = details.requires_approval
 
 
 def _flush_course() -> None:

@@ -131,12 +131,17 @@ def new_question_set_version(stage: Stage, definitions: Iterable[QuestionDefinit
 
 
 def question_set_for(stage: Stage) -> QuestionSet:
-    """The questions a new form for `stage` would ask (created once, on first use)."""
+    """The questions a new form for `stage` would ask, for showing a form: never written here.
+
+    Before any form of the stage has been saved there is no stored version yet; the questions
+    version 1 will have are shown, unsaved, so a GET changes nothing. Saving a form stores
+    version 1 (`current_question_set`), inside that write.
+    """
+    stage = Stage(stage)
     existing = _latest_question_set(stage)
     if existing is not None:
         return existing
-    with write_transaction():
-        return current_question_set(stage)
+    return _build_question_set(stage, 1, DEFAULT_QUESTIONS[stage], None, "Version 1")
 
 
 # ---------------------------------------------------------------------------

@@ -40,7 +40,8 @@ def external_url(endpoint: str, **values) -> str:
     return adapter.build(endpoint, values, force_external=True)
 
 
-def _render(template: str, context: dict) -> tuple[str, str]:
+def render_message(template: str, context: dict) -> tuple[str, str]:
+    """The text and HTML bodies of `template` rendered with `context` and the common values."""
     env = current_app.jinja_env
     ctx = {
         "service_name": current_app.config["SERVICE_NAME"],
@@ -67,7 +68,7 @@ def enqueue(kind: MessageKind, to: str, subject: str, template: str, context: di
     """
     now = now or utcnow()
     context = dict(context or {}, subject=subject)
-    text, html = _render(template, context)
+    text, html = render_message(template, context)
     message = Outbox(
         kind=kind, recipient=to, user_id=user_id, subject=subject, text_body=text, html_body=html,
         headers_json=json.dumps(headers, sort_keys=True) if headers else None,

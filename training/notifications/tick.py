@@ -3,8 +3,17 @@ from __future__ import annotations
 
 import click
 
+from ..db import utcnow
+from . import scheduled
+
 
 @click.command("tick")
 def tick_command() -> None:
     """Raise reminders, expire offers and approvals, and request evaluations. Safe to repeat."""
-    raise click.ClickException("Not built yet")
+    results = scheduled.run(utcnow())
+    for result in results:
+        click.echo(result.line)
+    failed = [r.label for r in results if r.count is None]
+    if failed:
+        # A non-zero exit makes cron (or the systemd timer) report it; the other rules still ran.
+        raise click.ClickException(f"{len(failed)} rule(s) failed: {', '.join(failed)}. See the log")

@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import String, cast, delete, func, literal, select, union_all, update
 from sqlalchemy.orm import defaultload, joinedload, lazyload, selectinload
 
-from ..accounts.models import Role, RoleGrant, User
+from ..accounts.models import ConsentRecord, Role, RoleGrant, User
 from ..attendance.models import Attendance
 from ..booking.models import Booking
 from ..catalogue.models import Course, CourseSession
@@ -25,6 +25,7 @@ from ..errors import DomainError
 from ..evaluation.models import Answer, Evaluation
 from ..extensions import db
 from ..needs.models import WorkforceMembership
+from ..notifications.models import MessageStatus, Outbox
 from ..suggestions.models import CourseSuggestion
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,8 @@ class MyData:
     evaluations: list[Evaluation]
     suggestions: list[CourseSuggestion]
     memberships: list[WorkforceMembership]
+    consent_records: list[ConsentRecord]
+    emails: list[Outbox]
 
 
 def _session_only(path):
@@ -116,7 +119,14 @@ def my_data(user_id: int) -> MyData:
         select(WorkforceMembership).where(WorkforceMembership.user_id == user_id)
         .order_by(WorkforceMembership.started_on, WorkforceMembership.id)
     ))
-    return MyData(user, bookings, attendances, evaluations, suggestions, memberships)
+    consent_records = list(db.session.scalars(
+        select(ConsentRecord).where(ConsentRecord.user_id == user_id)
+        .order_by(ConsentRecord.recorded_at, ConsentRecord.id)
+    ))
+    emails = list(db.session.scalars(
+        select(Outbox).where(Outbox.user_id == user_id).order_by(Outbox.created_at, Outbox.id)
+    ))
+    return MyData(user, bookings, attendances, evaluations, suggestions, memberships, consent_records, emails)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -153,7 +163,26 @@ def my_data_json(data: MyData) -> dict:
         "consent": {
             "safeguarding_updates": user.consent_updates,
             "updated_at": _iso(user.consent_updated_at),
+            "history": [
+                {"consented": r.consented, "source": r.source.value, "source_label": r.source.label,
+                 "recorded_at": _iso(r.recorded_at)}
+                for r in data.consent_records
+            ],
         },
+        "calendar_feed": user.calendar_token is not None,
+        # The emails we sent (or will send) about the person; the manager's copies are included,
+        # as they are about them. Bodies are left out: each is the message's subject expanded.
+        "emails": [
+            {
+                "kind": m.kind.value,
+                "to": m.recipient,
+                "subject": m.subject,
+                "status": m.status.value,
+                "created_at": _iso(m.created_at),
+                "sent_at": _iso(m.sent_at),
+            }
+            for m in data.emails
+        ],
         "bookings": [
             {
                 "id": b.id,
@@ -266,8 +295,13 @@ def _anonymise_users(user_ids: Sequence[int], now: datetime) -> None:
             active=False,
             consent_updates=False,
             consent_updated_at=now,
+            calendar_token=None,
         ).execution_options(**no_sync)
     )
+    # Emails name the person and their manager: queued ones must not go out, sent ones go.
+    db.session.execute(delete(Outbox).where(Outbox.user_id.in_(ids)).execution_options(**no_sync))
+    # Their consent history has nothing left to evidence once they are anonymised.
+    db.session.execute(delete(ConsentRecord).where(ConsentRecord.user_id.in_(ids)).execution_options(**no_sync))
     db.session.execute(delete(RoleGrant).where(RoleGrant.user_id.in_(ids)).execution_options(**no_sync))
     attendee = cast(Attendance.user_id, String)
     db.session.execute(
@@ -440,3 +474,17 @@ def anonymise_inactive(now: datetime, dry_run: bool = False, batch_size: int = B
             _anonymise_walk_ins(batch)
     log.info("Retention: anonymised %s people and %s walk-ins", done, len(walk_ins))
     return RetentionRun(done, len(walk_ins), False)
+
+
+def purge_sent_emails(now: datetime, days: int | None = None) -> int:
+    """Delete emails sent more than OUTBOX_RETENTION_DAYS ago: the outbox is not an archive.
+
+    Failed messages are kept until a coordinator has dealt with them; queued ones are pending.
+    """
+    days = current_app.config["OUTBOX_RETENTION_DAYS"] if days is None else days
+    with write_transaction():
+        result = db.session.execute(
+            delete(Outbox).where(Outbox.status == MessageStatus.SENT, Outbox.sent_at < now - timedelta(days=days))
+            .execution_options(synchronize_session=False)
+        )
+    return result.rowcount or 0

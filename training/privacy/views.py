@@ -39,7 +39,8 @@ def notice() -> str:
 @login_required
 def my_data() -> str:
     """Everything held about the signed-in person, as a page."""
-    return render_template("privacy/my_data.html", data=services.my_data(current_user.id))
+    return render_template("privacy/my_data.html", data=services.my_data(current_user.id),
+                           outbox_retention_days=current_app.config["OUTBOX_RETENTION_DAYS"])
 
 
 @bp.get("/account/my-data.json")
