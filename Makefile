@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 GOVUK := node_modules/govuk-frontend/dist/govuk
 
-.PHONY: run test install assets browser pdf-libs check migrate demo bench clean
+.PHONY: run test install assets browser pdf-libs check audit migrate demo bench clean
 
 run: install assets pdf-libs migrate
 	$(FLASK) demo-data --if-empty
@@ -36,8 +36,10 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# GOV.UK Frontend compiled without GOV.UK's typeface, and its images and script copied in.
-assets: static/css/app.css static/govuk/.copied
+# GOV.UK Frontend compiled without GOV.UK's typeface, and its images and script copied in; then
+# content-hashed copies, their manifest and .gz/.br files (training/assets.py). Safe to rerun.
+assets: static/css/app.css static/govuk/.copied $(VENV)/.installed
+	$(BIN)/python -m training.assets static
 
 static/css/app.css: assets/scss/app.scss node_modules/.installed
 	mkdir -p static/css
@@ -59,6 +61,12 @@ browser:
 check: install
 	$(BIN)/ruff check .
 	$(BIN)/bandit -q -r training -c bandit.yaml -ll
+
+# Known vulnerabilities in the locked dependencies. --strict fails when a package could not be
+# checked, so an unreachable vulnerability service is a failure, never a silent pass. Not part of
+# `make test`: it needs PyPI's per-release JSON API or OSV, which this build machine cannot reach.
+audit: install
+	$(BIN)/pip-audit --strict --no-deps --disable-pip --progress-spinner off -r constraints.txt
 
 # WeasyPrint renders PDFs with Pango; the fonts give certificates a consistent face.
 pdf-libs:
@@ -83,3 +91,4 @@ bench: install assets pdf-libs
 
 clean:
 	rm -rf $(VENV) node_modules static/css static/govuk instance
+	rm -f static/assets-manifest.json static/*.[0-9a-f]*.svg* static/*.gz static/*.br static/js/*.[0-9a-f]*.js* static/js/*.gz static/js/*.br

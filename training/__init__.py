@@ -11,6 +11,7 @@ from .web import (
     register_extensions,
     register_notifications,
     register_security,
+    register_static,
     register_templates,
     register_url_converters,
 )
@@ -24,6 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_url_converters(app)
     register_extensions(app)
     register_templates(app)
+    register_static(app)
     register_security(app)
     register_blueprints(app)
     register_notifications(app)

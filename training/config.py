@@ -55,6 +55,9 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Compliance returns: red/amber/green against this target; amber within AMBER_MARGIN points below.
         "COMPLIANCE_TARGET_PERCENT": int(env.get("COMPLIANCE_TARGET_PERCENT", "90")),
         "COMPLIANCE_AMBER_MARGIN": int(env.get("COMPLIANCE_AMBER_MARGIN", "10")),
+        # Browser cache time for static files whose names carry no content hash (fingerprinted
+        # ones are cached for a year): see "Serve static files from the web server" in the README.
+        "STATIC_MAX_AGE_SECONDS": int(env.get("STATIC_MAX_AGE_SECONDS", "3600")),
         # Uploads (history import files); larger requests get a clear 413 page.
         "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024,
         # Security and privacy.

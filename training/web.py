@@ -99,6 +99,14 @@ def register_templates(app: Flask) -> None:
         }
 
 
+def register_static(app: Flask) -> None:
+    """asset_url() for templates, and the static route that serves what it points to."""
+    # Imported here so `python -m training.assets` (make assets) does not import itself twice.
+    from .assets import register_assets
+
+    register_assets(app)
+
+
 def register_security(app: Flask) -> None:
     """A per-request CSP nonce and the security headers on every response."""
     from .security import register_session_security
@@ -131,7 +139,11 @@ def register_security(app: Flask) -> None:
         response.headers["Referrer-Policy"] = "same-origin"
         if request.is_secure:
             response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-        if current_user.is_authenticated:
+        # Static files hold no personal data and carry their own cache headers (training/assets.py);
+        # skipping them here also spares a user lookup for every stylesheet and script. A missing
+        # file's 404 is a page like any other.
+        static_file = request.endpoint == "static" and response.status_code < 400
+        if not static_file and current_user.is_authenticated:
             # Pages for signed-in people may show personal data: never cache them.
             response.headers["Cache-Control"] = "no-store"
         return response

@@ -4,9 +4,24 @@ from __future__ import annotations
 import socket
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+TEST_TEMPLATES = Path(__file__).parent / "templates"
+
+
+@pytest.fixture(autouse=True)
+def test_email_templates(app):
+    """`_smoke`, a minimal email for the sender tests, lives with the tests, not in the app."""
+    # Not monkeypatch: an autouse fixture would create it first, so its undo would run last and
+    # put back config values that tests set with monkeypatch after smtp_server changed them.
+    app_loader = app.jinja_env.loader
+    app.jinja_env.loader = ChoiceLoader([app_loader, FileSystemLoader(TEST_TEMPLATES)])
+    yield
+    app.jinja_env.loader = app_loader
 
 
 class Inbox:

@@ -6,6 +6,7 @@ SQLite the write transaction began with BEGIN IMMEDIATE, which serialises writer
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
@@ -141,49 +142,38 @@ def _offer_expiry(session: CourseSession, now: datetime) -> datetime:
     return min(now + timedelta(hours=hours), session.starts_at)
 
 
-def _release_expired_offers(session: CourseSession, now: datetime) -> list[Booking]:
-    expired = db.session.scalars(
-        select(Booking).where(
-            Booking.session_id == session.id,
-            Booking.status == BookingStatus.OFFERED,
-            Booking.offer_expires_at <= now,
-        )
+def _lapse(session: CourseSession, now: datetime, conditions: tuple, transition: Callable[[Booking], None],
+           event: BookingEvent) -> list[Booking]:
+    """Apply `transition` to this locked session's bookings that match `conditions`, oldest first,
+    and announce `event` for each: offers, approval requests and approval holds all run out so."""
+    lapsed = db.session.scalars(
+        select(Booking).where(Booking.session_id == session.id, *conditions).order_by(Booking.id)
     ).all()
-    for booking in expired:
-        booking.expire(now)
-        announce(booking, BookingEvent.OFFER_EXPIRED, now)
-    return list(expired)
+    for booking in lapsed:
+        transition(booking)
+        announce(booking, event, now)
+    return list(lapsed)
+
+
+def _release_expired_offers(session: CourseSession, now: datetime) -> list[Booking]:
+    """Close offers on this locked session that were not accepted in time."""
+    return _lapse(session, now, (Booking.status == BookingStatus.OFFERED, Booking.offer_expires_at <= now),
+                  lambda booking: booking.expire(now), BookingEvent.OFFER_EXPIRED)
 
 
 def _expire_approval_requests(session: CourseSession, now: datetime) -> list[Booking]:
     """Close requests on this locked session that the manager did not answer in time."""
-    lapsed = db.session.scalars(
-        select(Booking).where(
-            Booking.session_id == session.id,
-            Booking.status == BookingStatus.AWAITING_APPROVAL,
-            Booking.approval_expires_at <= now,
-        ).order_by(Booking.id)
-    ).all()
-    for booking in lapsed:
-        booking.expire_approval(now)
-        announce(booking, BookingEvent.APPROVAL_EXPIRED, now)
-    return list(lapsed)
+    return _lapse(session, now,
+                  (Booking.status == BookingStatus.AWAITING_APPROVAL, Booking.approval_expires_at <= now),
+                  lambda booking: booking.expire_approval(now), BookingEvent.APPROVAL_EXPIRED)
 
 
 def _release_lapsed_holds(session: CourseSession, now: datetime) -> list[Booking]:
     """Stop holding places for requests on this locked session whose hold ran out."""
-    lapsed = db.session.scalars(
-        select(Booking).where(
-            Booking.session_id == session.id,
-            Booking.status == BookingStatus.AWAITING_APPROVAL,
-            Booking.approval_holds_place.is_(True),
-            Booking.approval_hold_until <= now,
-        ).order_by(Booking.id)
-    ).all()
-    for booking in lapsed:
-        booking.release_approval_hold()
-        announce(booking, BookingEvent.APPROVAL_HOLD_RELEASED, now)
-    return list(lapsed)
+    return _lapse(session, now,
+                  (Booking.status == BookingStatus.AWAITING_APPROVAL, Booking.approval_holds_place.is_(True),
+                   Booking.approval_hold_until <= now),
+                  Booking.release_approval_hold, BookingEvent.APPROVAL_HOLD_RELEASED)
 
 
 def _offer_freed_places(session: CourseSession, now: datetime) -> list[Booking]:
