@@ -13,11 +13,12 @@ from datetime import datetime, time, timedelta
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defaultload, lazyload
 
 from ..accounts.models import User
 from ..audit import services as audit
 from ..catalogue import signals
-from ..catalogue.models import CourseSession, SessionStatus
+from ..catalogue.models import Course, CourseSession, SessionStatus
 from ..catalogue.services import in_catalogue, lock_session
 from ..db import utcnow, write_transaction
 from ..errors import DomainError
@@ -696,6 +697,11 @@ def my_training(user: User, now: datetime | None = None) -> MyTraining:
         .join(Booking.session)
         .where(Booking.user_id == user.id)
         .order_by(CourseSession.starts_at, Booking.id)
+        # The page shows each session's course, dates and venue: skip the eager trainers, themes
+        # and the person again, which cost half the page on a long history.
+        .options(lazyload(Booking.user),
+                 defaultload(Booking.session).lazyload(CourseSession.trainers),
+                 defaultload(Booking.session).defaultload(CourseSession.course).lazyload(Course.theme_rows))
     ).all()
     upcoming, waiting, offers, past, awaiting = [], [], [], [], []
     waiting_ids = [b.id for b in rows if b.status == BookingStatus.WAITLISTED and b.session.starts_at > now]

@@ -1,8 +1,9 @@
 """Catalogue pages: the public catalogue and course pages, and the coordinators' catalogue management."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, get_template_attribute, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from ..auth import coordinator_required
@@ -26,6 +27,32 @@ def _per_page() -> int:
     return current_app.config["CATALOGUE_PAGE_SIZE"]
 
 
+_FILTER_CACHE_SIZE = 256
+
+
+def _filter_fields(form: CatalogueFilterForm) -> Markup:
+    """The filter fields' HTML, rendered once for each combination of values asked for.
+
+    The GOV.UK checkbox macros cost more than the rest of the catalogue page together, and
+    their output depends only on the form's values and the month choices (never on the
+    database), so every worker can keep its own copy without ever showing anything stale.
+    """
+    key = (request.script_root, tuple((c.value, c.label) for c in form.month.choices),
+           *((field.name, _frozen(field.data), tuple(field.raw_data or ())) for field in form))
+    cache: dict = current_app.extensions.setdefault("catalogue_filter_fields", {})
+    html = cache.get(key)
+    if html is None:
+        if len(cache) >= _FILTER_CACHE_SIZE:  # odd query strings must not grow it without limit
+            cache.clear()
+        # The macro returns Markup: Jinja has already escaped everything in it.
+        html = cache[key] = get_template_attribute("catalogue/_macros.html", "filter_fields")(form)
+    return html
+
+
+def _frozen(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
+
+
 # ---------------------------------------------------------------------------
 # Public pages
 # ---------------------------------------------------------------------------
@@ -40,7 +67,7 @@ def index() -> str:
     filter_args = filter_form.query_args(filters)
     return render_template(
         "catalogue/index.html",
-        filter_form=filter_form,
+        filter_fields=_filter_fields(filter_form),
         filtered=bool(filter_args),
         page=page,
         pagination=govuk_pagination("catalogue.index", page.number, page.pages, filter_args),
