@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 GOVUK := node_modules/govuk-frontend/dist/govuk
 
-.PHONY: run test install assets browser pdf-libs check audit migrate demo bench clean
+.PHONY: run test install assets browser pdf-libs check audit migrate demo bench wrk clean
 
 run: install assets pdf-libs migrate
 	$(FLASK) demo-data --if-empty
@@ -83,11 +83,17 @@ demo: migrate
 
 # Pages under load (SQLite, and PostgreSQL when TEST_DATABASE_URL or BENCH_DATABASE_URL is set),
 # then certificates; figures go to bench/results/.
-bench: install assets pdf-libs
+bench: install assets pdf-libs wrk
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.certificates
 	$(BIN)/python -m bench.history_import
 	$(BIN)/python -m bench.report
+
+# The load generator for `make bench` (it falls back to Python threads without it, and says so).
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "Installing wrk with apt-get"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
 clean:
 	rm -rf $(VENV) node_modules static/css static/govuk instance

@@ -1,6 +1,10 @@
-"""`make bench`: a synthetic dataset, pages served by gunicorn (2 workers) on loopback under
-load, each page's throughput as a ratio to a bare Flask endpoint measured in the same run,
-SQL queries per page, and peak RSS per worker. Results go to bench/results/ as JSON."""
+"""`make bench`: the performance issue's dataset, pages served by gunicorn (2 workers) on
+loopback under load, each page's throughput as a ratio to a bare Flask endpoint measured in the
+same run, SQL queries per page (at two dataset sizes), peak RSS per worker, the booking burst,
+and PASS/FAIL lines against the issue's budgets. Results go to bench/results/ as JSON.
+
+    python -m bench [--scale 0.05] [--seconds 2] [--connections 32] [--generator wrk|python]
+"""
 from __future__ import annotations
 
 import argparse
@@ -11,18 +15,21 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
-from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, select, text
+from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
+
+from bench import burst, loadgen
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 SECRET = "benchmark-secret-key-not-for-production-use-000"
+SMALL_SCALE = 0.1  # the second dataset size for the query-count comparison
+BUILD_BUDGET_SECONDS = 120
+POST_REQUESTS = 40_000  # distinct (person, session) pairs available to the booking POST
 
 
 def _free_port() -> int:
@@ -31,19 +38,27 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _prepare_database(engine_name: str) -> str:
+def _base_url():
+    return make_url(os.environ.get("BENCH_DATABASE_URL") or os.environ["TEST_DATABASE_URL"])
+
+
+def _prepare_database(engine_name: str, suffix: str = "bench") -> str:
+    """An empty database of our own, named after the base one so two runs cannot collide."""
     if engine_name == "sqlite":
         data = ROOT / "instance" / "bench"
-        shutil.rmtree(data, ignore_errors=True)
-        data.mkdir(parents=True)
-        return f"sqlite:///{data}/bench.sqlite"
-    base = make_url(os.environ.get("BENCH_DATABASE_URL") or os.environ["TEST_DATABASE_URL"])
+        data.mkdir(parents=True, exist_ok=True)
+        path = data / f"{suffix}.sqlite"
+        for extra in ("", "-wal", "-shm"):
+            Path(f"{path}{extra}").unlink(missing_ok=True)
+        return f"sqlite:///{path}"
+    base = _base_url()
+    name = f"{base.database}_{suffix}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text('DROP DATABASE IF EXISTS "bench" WITH (FORCE)'))
-        conn.execute(text('CREATE DATABASE "bench"'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    return base.set(database="bench").render_as_string(hide_password=False)
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def _cookie(app, user_id: int) -> str:
@@ -51,93 +66,30 @@ def _cookie(app, user_id: int) -> str:
     return "session=" + serializer.dumps({"_user_id": str(user_id), "_fresh": True})
 
 
-def _load(port: int, method: str, paths, cookies, seconds: float, connections: int) -> dict:
-    """Keep `connections` clients busy for `seconds`; return throughput and latency percentiles."""
-    latencies: list[float] = []
-    statuses: Counter = Counter()
-    lock = threading.Lock()
-    deadline = time.perf_counter() + seconds
-    counter = iter(range(10**9))
-
-    def worker() -> None:
-        local, codes = [], Counter()
-        while time.perf_counter() < deadline:
-            n = next(counter)
-            path = paths(n) if callable(paths) else paths
-            headers = {"Cookie": cookies(n) if callable(cookies) else cookies} if cookies else {}
-            started = time.perf_counter()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            try:
-                conn.request(method, path, headers=headers)
-                response = conn.getresponse()
-                response.read()
-                codes[response.status // 100 * 100] += 1
-            except OSError:
-                codes["error"] += 1
-            finally:
-                conn.close()
-            local.append(time.perf_counter() - started)
-        with lock:
-            latencies.extend(local)
-            statuses.update(codes)
-
-    threads = [threading.Thread(target=worker) for _ in range(connections)]
-    begun = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - begun
-    latencies.sort()
-
-    def pct(p: float) -> float:
-        return round(latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000, 1)
-
-    return {"requests": len(latencies), "rps": round(len(latencies) / elapsed, 1), "p50_ms": pct(0.50),
-            "p95_ms": pct(0.95), "p99_ms": pct(0.99), "statuses": {str(k): v for k, v in statuses.items()}}
+def _last_financial_year(today: date) -> tuple[date, date]:
+    """The last complete financial year (April to March) before today."""
+    start = today.year - 1 if today.month >= 4 else today.year - 2
+    return date(start, 4, 1), date(start + 1, 3, 31)
 
 
-def _worker_rss(master: subprocess.Popen) -> list[int]:
-    """Peak resident memory (MiB) of each gunicorn worker."""
-    peaks = []
-    for child in Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split():
-        status = Path(f"/proc/{child}/status").read_text()
-        hwm = next(line for line in status.splitlines() if line.startswith("VmHWM"))
-        peaks.append(round(int(hwm.split()[1]) / 1024, 1))
-    return peaks
-
-
-def run_engine(engine_name: str, seconds: float, connections: int) -> dict:
-    from bench import dataset
-    from training import create_app
-    from training.extensions import db
-
-    url = _prepare_database(engine_name)
-    os.environ["SECRET_KEY"] = SECRET
-    os.environ["DATABASE_URL"] = url
-    app = create_app({"WTF_CSRF_ENABLED": False})
-    with app.app_context():
-        db.create_all()
-        started = time.perf_counter()
-        ids = dataset.build()
-        build_seconds = round(time.perf_counter() - started, 1)
-        from training.catalogue.models import CourseSession
-
-        upcoming = db.session.scalars(
-            select(CourseSession.id).where(CourseSession.booking_closes_at > datetime.now(UTC))
-        ).all()
-    pages = {
+def _pages(app, ids: dict) -> dict[str, tuple[str, str, str | None]]:
+    first, last = _last_financial_year(datetime.now(UTC).date())
+    return {
         "catalogue": ("GET", "/", None),
         "catalogue (filtered)": ("GET", "/?format=virtual&available=y", None),
         "course page": ("GET", f"/courses/{ids['course_id']}", None),
-        "session page": ("GET", f"/sessions/{ids['session_id']}", None),
         "my training (heavy user)": ("GET", "/my-training", _cookie(app, ids["heavy_user_id"])),
-        "register of 25": ("GET", f"/sessions/{ids['past_session_id']}/register", _cookie(app, ids["trainer_id"])),
+        "register of 30": ("GET", f"/sessions/{ids['past_session_id']}/register", _cookie(app, ids["trainer_id"])),
+        "summary (a year)": ("GET", f"/reports/summary?from={first.isoformat()}&to={last.isoformat()}",
+                             _cookie(app, ids["coordinator_id"])),
     }
 
-    # SQL statements per page, counted in-process (deterministic). Requests run outside any
-    # app context of ours, so each gets its own, as in production (Flask-Login caches on g).
-    queries: dict[str, int | str] = {}
+
+def _count_queries(app, pages, upcoming: list[int], people_to_book: tuple[int, int]) -> dict[str, int | str]:
+    """SQL statements per page, counted in-process (deterministic). Each request gets its own
+    app context, as in production (Flask-Login caches the user on g)."""
+    from training.extensions import db
+
     with app.app_context():
         engine = db.engine
     count = {"n": 0}
@@ -147,16 +99,136 @@ def run_engine(engine_name: str, seconds: float, connections: int) -> dict:
 
     event.listen(engine, "before_cursor_execute", _count)
     client = app.test_client()
-    for name, (method, path, cookie) in pages.items():
-        client.delete_cookie("session")
-        if cookie:
-            client.set_cookie("session", cookie.split("=", 1)[1])
-        client.open(path, method=method)  # warm up
-        count["n"] = 0
-        response = client.open(path, method=method)
-        queries[name] = count["n"] if response.status_code == 200 else f"HTTP {response.status_code}"
-    event.remove(engine, "before_cursor_execute", _count)
-    engine.dispose()
+    queries: dict[str, int | str] = {}
+    try:
+        for name, (method, path, cookie) in pages.items():
+            client.delete_cookie("session")
+            if cookie:
+                client.set_cookie("session", cookie.split("=", 1)[1])
+            client.open(path, method=method)  # warm up
+            count["n"] = 0
+            response = client.open(path, method=method)
+            queries[name] = count["n"] if response.status_code == 200 else f"HTTP {response.status_code}"
+        # A booking POST changes data, so the warm-up and the counted request book different people.
+        session_id = upcoming[-1]
+        for n, user_id in enumerate(people_to_book):
+            client.set_cookie("session", _cookie(app, user_id).split("=", 1)[1])
+            count["n"] = 0
+            response = client.post(f"/sessions/{session_id}/book")
+            if n:
+                queries["booking POST"] = count["n"] if response.status_code == 302 else f"HTTP {response.status_code}"
+    finally:
+        event.remove(engine, "before_cursor_execute", _count)
+    return queries
+
+
+def _never_booked(ids: dict) -> tuple[int, int]:
+    """Two people the dataset never books."""
+    return ids["spare_people"][0], ids["spare_people"][1]
+
+
+def _warm_up(port: int, method: str, lines: loadgen.Lines) -> None:
+    """A few requests first, so each worker has imported and compiled what the page needs."""
+    if method != "GET":
+        return
+    for path, cookie in lines[:1] * 6:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request(method, path, headers={"Cookie": cookie} if cookie else {})
+        conn.getresponse().read()
+        conn.close()
+
+
+def _drain(port: int) -> None:
+    """Wait until the workers have finished requests the generator left queued when it stopped
+    (sync workers still serve a request whose client has gone), so pages do not share a window."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    conn.request("GET", "/_bench/bare")
+    conn.getresponse().read()
+    conn.close()
+
+
+def _build(app, scale: float) -> tuple[dict, float]:
+    from bench import dataset
+    from training.extensions import db
+
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        started = time.perf_counter()
+        ids = dataset.build(dataset.Sizes.issue(scale))
+        seconds = round(time.perf_counter() - started, 1)
+        db.engine.dispose()
+    return ids, seconds
+
+
+def _worker_rss(master: subprocess.Popen) -> list[float]:
+    """Peak resident memory (MiB) of each gunicorn worker."""
+    peaks = []
+    for child in Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split():
+        status = Path(f"/proc/{child}/status").read_text()
+        hwm = next(line for line in status.splitlines() if line.startswith("VmHWM"))
+        peaks.append(round(int(hwm.split()[1]) / 1024, 1))
+    return peaks
+
+
+def _booking_state(app, session_ids: list[int]) -> dict:
+    """Bookings now, and whether places and waiting lists are right on the upcoming sessions."""
+    from training.booking.models import Booking, BookingStatus
+    from training.catalogue.models import CourseSession
+    from training.extensions import db
+
+    problems: list[str] = []
+    with app.app_context():
+        total = db.session.scalar(select(func.count(Booking.id)))
+        holding = dict(db.session.execute(
+            select(Booking.session_id, func.count(Booking.id))
+            .where(Booking.session_id.in_(session_ids), Booking.holds_place).group_by(Booking.session_id)).all())
+        sessions = db.session.execute(select(CourseSession.id, CourseSession.capacity, CourseSession.places_taken)
+                                      .where(CourseSession.id.in_(session_ids))).all()
+        waiting: dict[int, list[tuple[int, datetime]]] = {}
+        for sid, bid, queued in db.session.execute(
+                select(Booking.session_id, Booking.id, Booking.queued_at)
+                .where(Booking.session_id.in_(session_ids), Booking.status == BookingStatus.WAITLISTED)
+                .order_by(Booking.session_id, Booking.id)).all():
+            waiting.setdefault(sid, []).append((bid, queued))
+        for sid, capacity, taken in sessions:
+            held = holding.get(sid, 0)
+            if held > capacity:
+                problems.append(f"session {sid}: {held} places held, capacity {capacity}")
+            if held != taken:
+                problems.append(f"session {sid}: places_taken {taken} but {held} bookings hold a place")
+            queue = waiting.get(sid, [])
+            if queue and held < capacity:
+                problems.append(f"session {sid}: {len(queue)} waiting while {capacity - held} places are free")
+            # Positions are the order of booking id; they must also be the order people arrived.
+            if [q for _, q in queue] != sorted(q for _, q in queue):
+                problems.append(f"session {sid}: waiting list not in arrival order")
+        db.engine.dispose()
+    return {"bookings": total, "problems": problems}
+
+
+def run_engine(engine_name: str, scale: float, seconds: float, connections: int, gen: str) -> dict:
+    from training import create_app
+
+    url = _prepare_database(engine_name)
+    os.environ["SECRET_KEY"] = SECRET
+    os.environ["DATABASE_URL"] = url
+    app = create_app({"WTF_CSRF_ENABLED": False})
+
+    # Query counts at a small size first, then the real build: the same count at both sizes
+    # means no page's statements grow with the data.
+    small_ids, _ = _build(app, scale * SMALL_SCALE)
+    small_queries = _count_queries(app, _pages(app, small_ids), small_ids["upcoming_session_ids"],
+                                   _never_booked(small_ids))
+    ids, build_seconds = _build(app, scale)
+    pages = _pages(app, ids)
+    queries = _count_queries(app, pages, ids["upcoming_session_ids"], _never_booked(ids))
+    print(f"[{engine_name}] dataset built in {build_seconds} s", flush=True)
+
+    upcoming = ids["upcoming_session_ids"]
+    people = ids["people"]
+    post_lines = loadgen.many(POST_REQUESTS, lambda n: (
+        f"/sessions/{upcoming[n % len(upcoming)]}/book", _cookie(app, 1 + (n * 7919) % people)))
 
     port = _free_port()
     server = subprocess.Popen(
@@ -172,12 +244,17 @@ def run_engine(engine_name: str, seconds: float, connections: int) -> dict:
                     break
             except OSError:
                 time.sleep(0.1)
-        results = {"bare endpoint": _load(port, "GET", "/_bench/bare", None, seconds, connections)}
+        _warm_up(port, "GET", [("/_bench/bare", None)])
+        results = {"bare endpoint": loadgen.run(gen, port, "GET", [("/_bench/bare", None)], seconds, connections)}
+        _drain(port)
         for name, (method, path, cookie) in pages.items():
-            results[name] = _load(port, method, path, cookie, seconds, connections)
-        results["booking POST"] = _load(
-            port, "POST", lambda n: f"/sessions/{upcoming[n % len(upcoming)]}/book",
-            lambda n: _cookie(app, 1 + (n * 7919) % ids["people"]), seconds, connections)
+            _warm_up(port, method, [(path, cookie)])
+            results[name] = loadgen.run(gen, port, method, [(path, cookie)], seconds, connections)
+            _drain(port)
+        before = _booking_state(app, upcoming)
+        results["booking POST"] = loadgen.run(gen, port, "POST", post_lines, seconds, connections)
+        _drain(port)
+        after = _booking_state(app, upcoming)
         rss = _worker_rss(server)
     finally:
         server.terminate()
@@ -186,54 +263,114 @@ def run_engine(engine_name: str, seconds: float, connections: int) -> dict:
     for name, r in results.items():
         r["ratio_to_bare"] = round(r["rps"] / bare, 3) if bare else None
         r["queries"] = queries.get(name)
+        r["queries_small_dataset"] = small_queries.get(name)
+    booked = after["bookings"] - before["bookings"]
+    results["booking POST"]["bookings_written"] = booked
+    results["booking POST"]["bookings_per_s"] = round(booked / seconds, 1)
+    results["booking POST"]["check_problems"] = after["problems"]
+    ids = {k: v for k, v in ids.items() if k != "upcoming_session_ids"}
     return {"engine": engine_name, "dataset": ids, "build_seconds": build_seconds, "pages": results,
-            "worker_peak_rss_mib": rss}
+            "worker_peak_rss_mib": rss, "small_dataset_people": small_ids["people"]}
 
 
-def _print(report: dict) -> None:
-    print(f"\n== {report['engine']}: dataset of {report['dataset']['people']} people, "
-          f"{report['dataset']['bookings']} bookings, built in {report['build_seconds']} s")
-    print(f"{'page':28} {'req/s':>8} {'ratio':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'queries':>8}  statuses")
+def _print(report: dict) -> list[str]:
+    d = report["dataset"]
+    print(f"\n== {report['engine']}: {d['agencies']} agencies, {d['people']} people, {d['courses']} courses, "
+          f"{d['sessions']} sessions ({d['upcoming_sessions']} upcoming), {d['bookings']} bookings, "
+          f"{d['evaluations']} evaluations ({d['answers']} answers), {d['attendances']} attendances; "
+          f"built in {report['build_seconds']} s; heavy user has {d['heavy_user_bookings']} bookings")
+    print(f"{'page':26} {'req/s':>8} {'ratio':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'queries':>8}  statuses")
     for name, r in report["pages"].items():
-        print(f"{name:28} {r['rps']:8} {r['ratio_to_bare']:7} {r['p50_ms']:8} {r['p95_ms']:8} {r['p99_ms']:8} "
-              f"{str(r['queries'] or '-'):>8}  {r['statuses']}")
+        print(f"{name:26} {r['rps']:8} {r['ratio_to_bare']:7} {r['p50_ms']:8} {r['p95_ms']:8} {r['p99_ms']:8} "
+              f"{str(r['queries'] if r['queries'] is not None else '-'):>8}  {r['statuses']}")
+    post = report["pages"]["booking POST"]
+    print(f"booking POST wrote {post['bookings_written']} bookings ({post['bookings_per_s']}/s)")
     print(f"peak RSS per worker (MiB): {report['worker_peak_rss_mib']}")
-    for line in _budgets(report):
+    lines = _budgets(report)
+    for line in lines:
         print(line)
+    return lines
 
 
 def _budgets(report: dict) -> list[str]:
     """The performance issue's budgets on this machine, as pass/fail lines (not a test)."""
+    engine, pages = report["engine"], report["pages"]
     lines = []
-    for name in ("catalogue", "course page", "my training (heavy user)"):
-        r = report["pages"][name]
-        ok = r["ratio_to_bare"] >= 0.15 and r["p95_ms"] < 50
-        lines.append(f"{'PASS' if ok else 'FAIL'} {name}: {r['ratio_to_bare']:.1%} of bare (budget 15%), "
-                     f"p95 {r['p95_ms']} ms (budget 50 ms)")
+
+    def line(ok: bool, what: str) -> None:
+        lines.append(f"{'PASS' if ok else 'FAIL'} [{engine}] {what}")
+
+    line(report["build_seconds"] < BUILD_BUDGET_SECONDS,
+         f"dataset build: {report['build_seconds']} s (budget {BUILD_BUDGET_SECONDS} s)")
+    for name in ("catalogue", "catalogue (filtered)", "course page", "my training (heavy user)"):
+        r = pages[name]
+        ok = r["ratio_to_bare"] >= 0.15 and r["p95_ms"] < 50 and set(r["statuses"]) == {"200"}
+        line(ok, f"{name}: {r['ratio_to_bare']:.1%} of bare (budget 15%), p95 {r['p95_ms']} ms (budget 50 ms)")
+    r = pages["summary (a year)"]
+    line(r["p95_ms"] < 500 and set(r["statuses"]) == {"200"}, f"summary for a year: p95 {r['p95_ms']} ms (budget 500 ms)")
+    post = pages["booking POST"]
+    correct = not post["check_problems"] and not any(k.startswith("5") or k == "error" for k in post["statuses"])
+    what = (f"booking POST: {post['bookings_per_s']} bookings/s written, waiting lists "
+            f"{'correct' if not post['check_problems'] else 'WRONG: ' + '; '.join(post['check_problems'][:3])}")
+    if engine == "postgresql":
+        line(post["bookings_per_s"] >= 300 and correct, what + " (budget 300/s)")
+    else:
+        line(correct, what + " (no throughput budget on SQLite)")
     rss = max(report["worker_peak_rss_mib"] or [0])
-    lines.append(f"{'PASS' if rss < 200 else 'FAIL'} worker RSS: {rss} MiB (budget 200 MiB)")
+    line(rss < 200, f"worker RSS: {rss} MiB (budget 200 MiB)")
+    for name, r in pages.items():
+        if r["queries"] is None:
+            continue
+        same = r["queries"] == r["queries_small_dataset"]
+        line(same, f"{name}: {r['queries']} queries at {report['dataset']['people']} people, "
+                   f"{r['queries_small_dataset']} at {report['small_dataset_people']}")
     return lines
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--connections", type=int, default=8)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=1.0, help="dataset size as a share of the issue's (1.0)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="load per page, seconds (10)")
+    parser.add_argument("--connections", type=int, default=32, help="connections kept busy (32)")
+    parser.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto",
+                        help="load generator: wrk when installed (auto), or Python threads")
+    parser.add_argument("--no-burst", action="store_true", help="skip the booking burst")
+    parser.add_argument("--engines", default="sqlite,postgresql", help="comma separated (both)")
     args = parser.parse_args()
-    engines = ["sqlite"]
-    if os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL"):
-        engines.append("postgresql")
+    has_pg = bool(os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL"))
+    engines = [e for e in args.engines.split(",") if e == "sqlite" or (e == "postgresql" and has_pg)]
+    gen = loadgen.generator(args.generator)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             cwd=ROOT).stdout.strip() or "unknown"
-    reports = [run_engine(e, args.seconds, args.connections) for e in engines]
+    dirty = bool(subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True,
+                                cwd=ROOT).stdout.strip())
+    print(f"load generator: {gen}" + (" (wrk, 2 threads)" if gen == "wrk" else " (Python threads, fallback)")
+          + f"; {args.connections} connections for {args.seconds} s per page; gunicorn sync, 2 workers; "
+          f"{os.cpu_count()} CPUs shared by server, generator and database", flush=True)
+    reports = [run_engine(e, args.scale, args.seconds, args.connections, gen) for e in engines]
+    burst_result = None
+    if has_pg and not args.no_burst and "postgresql" in engines:
+        burst_result = burst.run(_prepare_database("postgresql", "burst"), SECRET, _free_port())
+    elif not args.no_burst:
+        print("burst skipped: it needs PostgreSQL (set BENCH_DATABASE_URL)")
+    budget_lines = []
     for report in reports:
-        _print(report)
+        budget_lines += _print(report)
+    if burst_result:
+        print()
+        for line in burst.lines(burst_result):
+            print(line)
+        budget_lines += burst.lines(burst_result)[:1]
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
     out = RESULTS / f"{stamp}-{commit}.json"
-    out.write_text(json.dumps({"date": stamp, "commit": commit, "seconds": args.seconds,
-                               "connections": args.connections, "reports": reports}, indent=2))
+    out.write_text(json.dumps({"date": stamp, "commit": commit, "uncommitted_changes": dirty, "generator": gen,
+                               "scale": args.scale, "seconds": args.seconds, "connections": args.connections,
+                               "cpus": os.cpu_count(), "reports": reports, "burst": burst_result,
+                               "budgets": budget_lines}, indent=2, default=str))
     print(f"\nwritten to {out.relative_to(ROOT)}")
+    if engines and "sqlite" in engines:
+        shutil.rmtree(ROOT / "instance" / "bench", ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -173,10 +173,11 @@ ACCESS_MATRIX: dict[str, dict[str, str]] = {
                                            "trainer": allowed(400), "coordinator": FORBIDDEN,
                                            "agency_lead": FORBIDDEN, "scrutineer": FORBIDDEN},
     # --- certificates -------------------------------------------------------------------
-    "certificates.download": _own_booking(),
+    "certificates.download": _own_booking(),               # reads only: a due certificate gets a button
+    "certificates.issue": _own_booking(302),                # POST: issues it (once), back to its page
     "certificates.download_pdf": _own_booking(),
-    "certificates.session_bulk": _staff(),
-    "certificates.sign_in_sheet_pdf": _staff(),
+    "certificates.session_bulk": _staff(),                  # POST: issues and audits, the PDF attachment
+    "certificates.sign_in_sheet_pdf": _staff(),             # POST: audited, the PDF attachment
     "certificates.verify": _public(),                       # anyone checks a code
     # --- health -------------------------------------------------------------------------
     "health.healthz": _public(),                            # load balancers; always anonymous
@@ -280,6 +281,7 @@ OBJECT_LEVEL: dict[str, dict[str, str]] = {
     "booking.move": _others(FORBIDDEN, FORBIDDEN),
     "evaluation.form": _others(NOT_FOUND, NOT_FOUND),
     "certificates.download": _others(NOT_FOUND, NOT_FOUND),
+    "certificates.issue": _others(NOT_FOUND, NOT_FOUND),
     "certificates.download_pdf": _others(NOT_FOUND, NOT_FOUND),
     # A register, its attendances and walk-ins: 403 for a trainer not on the session.
     "attendance.register": _others(FORBIDDEN, FORBIDDEN),

@@ -23,6 +23,7 @@ from .attendance.models import Attendance, AttendanceOutcome, Register
 from .booking.models import Booking, BookingStatus
 from .catalogue.models import Course, CourseFormat, CourseSession, Level, Theme
 from .catalogue.services import default_booking_close, default_session_kind
+from .certificates.services import issue_due
 from .compliance.demo import add_demo_returns
 from .db import utcnow, write_transaction
 from .errors import DomainError
@@ -1390,7 +1391,11 @@ def load_demo_data(now: datetime | None = None, seed: int = SEED) -> DemoSummary
                 "The database already has agencies, so no demo data was loaded. Demo data only goes into "
                 "an empty database: delete instance/training.sqlite, or set DATABASE_URL to an empty database"
             )
-        return builder.build()
+        summary = builder.build()
+        # Certificates are issued as they fall due (the after-course form submitted, or `tick`);
+        # the demo's history was written directly, so issue its due certificates here.
+        issue_due(db.session.scalars(select(Booking.id)).all(), builder.now)
+        return summary
 
 
 @click.command("demo-data")

@@ -10,6 +10,8 @@ from sqlalchemy import select
 from tests.browser.conftest import assert_accessible, sign_in
 from tests.factories import AgencyFactory, BookingFactory, SessionFactory, TrainerFactory, UserFactory
 from training.attendance.models import Attendance, AttendanceOutcome, Register
+from training.audit.models import AuditEvent
+from training.certificates.models import Certificate
 from training.db import utcnow
 from training.extensions import db
 
@@ -62,12 +64,21 @@ def test_trainer_takes_a_register_adds_a_walk_in_and_completes_it(page):
     expect(page.get_by_role("button", name="Save attendance")).to_have_count(0)
     assert_accessible(page)
 
+    # The staff PDFs are POSTs (they issue certificates and are audited): a button, not a link.
+    with page.expect_download() as certificates:
+        page.get_by_role("button", name="Download certificates (PDF)").click()
+    assert certificates.value.suggested_filename.startswith("certificates-")
+
     page.get_by_role("link", name="Print a sign-in sheet").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign-in sheet")
     expect(page.locator(".app-sign-in-sheet")).to_contain_text("Amir Khan")
     assert_accessible(page)
+    with page.expect_download() as sheet:
+        page.get_by_role("button", name="Download as PDF").click()
+    assert sheet.value.suggested_filename.startswith("sign-in-sheet-")
     page.emulate_media(media="print")
     expect(page.get_by_role("button", name="Print this sheet")).to_be_hidden()
+    expect(page.get_by_role("button", name="Download as PDF")).to_be_hidden()
     expect(page.get_by_text("Amir Khan")).to_be_visible()
 
     db.session.commit()  # end the test's read transaction to see what the server wrote
@@ -78,6 +89,10 @@ def test_trainer_takes_a_register_adds_a_walk_in_and_completes_it(page):
         "Beth Jones": (AttendanceOutcome.DID_NOT_ATTEND, False),
         "Sam Walker": (AttendanceOutcome.PARTIAL, True),
     }
+    # The bulk download issued a certificate to each person present, and both PDFs were audited.
+    assert len(db.session.scalars(select(Certificate.id)).all()) == 2
+    assert db.session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("export.%"))
+                              .order_by(AuditEvent.id)).all() == ["export.bulk_certificates", "export.sign_in_sheet"]
     assert db.session.get(Register, session_id).completed_by_id == trainer.id
     assert {amir.id, beth.id} == {a.booking_id for a in db.session.scalars(
         select(Attendance).where(Attendance.walk_in.is_(False)))}

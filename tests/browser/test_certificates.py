@@ -29,13 +29,24 @@ def test_a_delegate_opens_their_certificate_and_its_code_is_verified(page, no_ev
     sign_in(page, person.email)
     page.goto(f"/bookings/{booking_id}/certificate")
     expect(page.get_by_role("heading", level=1)).to_have_text("Certificate of attendance")
+    expect(page.get_by_role("button", name="Download certificate (PDF)")).to_have_count(0)
+    assert_accessible(page)
+    db.session.commit()  # end the test's own read snapshot to see what the server wrote
+    assert db.session.scalar(select(Certificate.code)) is None  # looking issues nothing
+
+    page.get_by_role("button", name="Get your certificate").click()
+    expect(page.locator(".govuk-notification-banner--success")).to_contain_text("Your certificate is ready to download")
     button = page.get_by_role("button", name="Download certificate (PDF)")
     expect(button).to_have_attribute("href", f"/bookings/{booking_id}/certificate.pdf")
+    expect(page.get_by_role("button", name="Get your certificate")).to_have_count(0)
     assert_accessible(page)
-    db.session.commit()  # end the test's own read snapshot to see what the page issued
+    db.session.commit()
     code = db.session.scalar(select(Certificate.code))
     assert code is not None
     expect(page.locator("main")).to_contain_text(code)
+    with page.expect_download() as download:
+        button.click()
+    assert download.value.suggested_filename == "certificate-working-with-neglect-2026-06-09.pdf"
 
     page.get_by_role("link", name="check a certificate").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Check a certificate of attendance")
@@ -64,4 +75,5 @@ def test_a_delegate_is_asked_to_complete_the_evaluation_first(page):
     expect(page.locator("main").get_by_role("heading", level=2)).to_have_text(
         "Complete the after-course evaluation to get your certificate")
     expect(page.get_by_role("button", name="Download certificate (PDF)")).to_have_count(0)
+    expect(page.get_by_role("button", name="Get your certificate")).to_have_count(0)
     assert_accessible(page)

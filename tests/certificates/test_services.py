@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.certificates.conftest import attended, evaluate, pdf_pages
+from tests.evaluation.conftest import attended_booking, valid_answers
 from tests.factories import (
     AgencyFactory,
     AttendanceFactory,
@@ -17,13 +18,17 @@ from tests.factories import (
     TrainerFactory,
     UserFactory,
 )
-from training.attendance.models import AttendanceOutcome
+from training.accounts.models import Agency, Sector
+from training.attendance.models import AttendanceOutcome, Register
 from training.certificates import services
-from training.certificates.errors import EvaluationNeeded, NoCertificate, NotSessionStaff
+from training.certificates.errors import EvaluationNeeded, NoCertificate, NotIssued, NotSessionStaff
 from training.certificates.models import Certificate
 from training.certificates.services import CertificateState
+from training.db import write_transaction
+from training.evaluation import services as evaluation_services
 from training.evaluation.models import EvaluationStatus, Stage
 from training.extensions import db
+from training.notifications import scheduled
 
 CODE = re.compile(r"^[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}$")
 VERIFY_URL = "https://training.example.org/verify"
@@ -133,7 +138,31 @@ def test_with_the_setting_off_no_evaluation_is_needed(requires_evaluation):
     attendance = attended()
     page = services.certificate_page(attendance.booking, attendance.user)
     assert page.state is CertificateState.AVAILABLE
+    assert page.ready_to_issue
+    services.issue_for_booking(attendance.booking, attendance.user)
+    page = services.certificate_page(attendance.booking, attendance.user)
+    assert not page.ready_to_issue
     assert CODE.match(page.certificate.code)
+
+
+def test_the_page_and_the_pdf_only_read(app, requires_evaluation):
+    requires_evaluation(False)
+    attendance = attended()
+    page = services.certificate_page(attendance.booking, attendance.user)
+    assert page.state is CertificateState.AVAILABLE
+    assert page.certificate is None and page.ready_to_issue
+    with app.test_request_context(), pytest.raises(NotIssued):
+        services.certificate_pdf(attendance.booking, attendance.user, VERIFY_URL)
+    assert _count_certificates() == 0
+
+
+def test_the_pdf_still_refuses_when_the_certificate_is_not_due_for_the_person(app, requires_evaluation):
+    requires_evaluation(True)
+    attendance = attended()
+    services.issue_for_booking(attendance.booking, CoordinatorFactory())  # issued by a coordinator
+    with app.test_request_context(), pytest.raises(EvaluationNeeded):
+        services.certificate_pdf(attendance.booking, attendance.user, VERIFY_URL)
+    assert services.certificate_page(attendance.booking, attendance.user).state is CertificateState.EVALUATION_NEEDED
 
 
 def test_coordinators_can_issue_without_the_evaluation(requires_evaluation):
@@ -157,6 +186,74 @@ def test_states_for_person_cover_only_bookings_marked_present(requires_evaluatio
 
 
 # ---------------------------------------------------------------------------
+# Issued without anyone asking: the evaluation submitted, tick's catch-up
+# ---------------------------------------------------------------------------
+
+def test_issue_due_issues_by_the_same_rules_and_only_once(requires_evaluation):
+    requires_evaluation(True)
+    done = attended()
+    evaluate(done.booking)
+    waiting = attended()
+    absent = attended(outcome=AttendanceOutcome.DID_NOT_ATTEND)
+    bookings = [done.booking_id, waiting.booking_id, absent.booking_id]
+    with write_transaction():
+        assert services.issue_due(bookings, datetime.now(UTC)) == 1
+    assert db.session.scalars(select(Certificate.attendance_id)).all() == [done.id]
+    with write_transaction():
+        assert services.issue_due(bookings, datetime.now(UTC)) == 0
+    requires_evaluation(False)
+    with write_transaction():
+        assert services.issue_due(bookings, datetime.now(UTC)) == 1
+    assert _count_certificates() == 2
+
+
+def test_issue_due_keeps_the_callers_transaction_when_a_code_is_taken(requires_evaluation, monkeypatch):
+    requires_evaluation(False)
+    taken = attended()
+    existing = services.issue_for_booking(taken.booking, taken.user)
+    codes = iter([existing.code, "WXYZ-2345-6789"])
+    monkeypatch.setattr(services, "new_code", lambda: next(codes))
+    other = attended()
+    with write_transaction():
+        db.session.add(Agency(name="Written by the caller", sector=Sector.HEALTH))
+        assert services.issue_due([other.booking_id], datetime.now(UTC)) == 1
+    db.session.commit()
+    assert db.session.scalar(select(Agency.id).where(Agency.name == "Written by the caller")) is not None
+    assert db.session.scalar(select(Certificate.code).where(Certificate.attendance_id == other.id)) == "WXYZ-2345-6789"
+
+
+def test_submitting_the_after_course_evaluation_issues_the_certificate(requires_evaluation):
+    requires_evaluation(True)
+    booking = attended_booking()
+    now = datetime.now(UTC)
+    evaluation_services.save(booking_id=booking.id, stage=Stage.AFTER, actor=booking.user,
+                             answers=valid_answers(Stage.AFTER), now=now, submit=False)
+    assert _count_certificates() == 0  # a draft issues nothing
+    evaluation_services.save(booking_id=booking.id, stage=Stage.AFTER, actor=booking.user,
+                             answers=valid_answers(Stage.AFTER), now=now, submit=True)
+    page = services.certificate_page(booking, booking.user)
+    assert page.certificate is not None and not page.ready_to_issue
+
+
+def test_ticks_catch_up_issues_the_certificates_it_announces(app, requires_evaluation):
+    requires_evaluation(False)
+    booking = attended_booking()
+    walk_in = AttendanceFactory(booking=None, session=booking.session, user=None, attendee_name="Wendy Walkin",
+                                attendee_email=None, agency=AgencyFactory(), walk_in=True)
+    now = datetime.now(UTC)
+    assert scheduled.queue_certificates(now) == 0  # the register is not complete yet
+    assert _count_certificates() == 0
+    with write_transaction():
+        db.session.add(Register(session_id=booking.session_id, completed_at=now))
+    assert scheduled.queue_certificates(now) == 1
+    assert services.certificate_page(booking, booking.user).certificate is not None
+    # Walk-ins get theirs from the staff bulk download, as before: tick emails bookings only.
+    assert db.session.scalar(select(Certificate.id).where(Certificate.attendance_id == walk_in.id)) is None
+    assert scheduled.queue_certificates(now) == 0
+    assert _count_certificates() == 1
+
+
+# ---------------------------------------------------------------------------
 # What a certificate says
 # ---------------------------------------------------------------------------
 
@@ -168,6 +265,7 @@ def test_a_certificate_pdf_has_name_agency_course_outcomes_date_hours_trainers_a
                              trainers=[TrainerFactory(name="Tara Trainer")])
     attendance = attended(session, name="Amira Khan", agency=AgencyFactory(name="Riverside Health"))
     with app.test_request_context():
+        services.issue_for_booking(attendance.booking, attendance.user)
         pdf = services.certificate_pdf(attendance.booking, attendance.user, VERIFY_URL)
     code = db.session.scalar(select(Certificate.code))
     [text] = pdf_pages(pdf.content)
@@ -183,6 +281,7 @@ def test_a_partial_attendance_certificate_says_so_and_certifies_no_hours(app, re
     requires_evaluation(False)
     attendance = attended(outcome=AttendanceOutcome.PARTIAL)
     with app.test_request_context():
+        services.issue_for_booking(attendance.booking, attendance.user)
         pdf = services.certificate_pdf(attendance.booking, attendance.user, VERIFY_URL)
     [text] = pdf_pages(pdf.content)
     assert "partially attended" in text
@@ -201,6 +300,7 @@ def test_dates_are_london_dates_on_clock_change_days(app, requires_evaluation, s
     session = SessionFactory(starts_at=starts_at, ends_at=starts_at + timedelta(minutes=45))
     attendance = attended(session)
     with app.test_request_context():
+        services.issue_for_booking(attendance.booking, attendance.user)
         pdf = services.certificate_pdf(attendance.booking, attendance.user, VERIFY_URL)
     [text] = pdf_pages(pdf.content)
     assert london_date in text

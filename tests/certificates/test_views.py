@@ -20,6 +20,7 @@ from tests.factories import (
     UserFactory,
 )
 from training.attendance.models import AttendanceOutcome
+from training.audit.models import AuditEvent
 from training.booking.models import Booking
 from training.certificates.models import Certificate
 from training.extensions import db
@@ -59,83 +60,136 @@ def _assert_pdf_download(response, prefix: str) -> None:
 # A person's certificate
 # ---------------------------------------------------------------------------
 
-def test_a_person_downloads_their_certificate(login_as, amira, requires_evaluation):
+def _count() -> int:
+    db.session.commit()  # end the test's own read snapshot to see what the app wrote
+    return db.session.query(Certificate).count()
+
+
+def _audit_actions() -> list[str]:
+    db.session.commit()
+    return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+
+
+def test_a_person_gets_their_certificate_with_a_post_then_downloads_it(login_as, amira, requires_evaluation):
     requires_evaluation(False)
     client = login_as(amira.user)
-    page = client.get(f"/bookings/{amira.booking_id}/certificate")
-    assert page.status_code == 200
-    html = page.get_data(as_text=True)
-    assert "Download certificate (PDF)" in html
+    url = f"/bookings/{amira.booking_id}/certificate"
+
+    # Looking changes nothing: the page offers a button that posts, and the PDF is not there yet.
+    html = client.get(url).get_data(as_text=True)
+    assert "Get your certificate" in html
+    assert f'<form method="post" action="{url}"' in html
+    assert 'name="csrf_token"' in html
+    assert "Download certificate (PDF)" not in html
+    response = client.get(f"{url}.pdf")
+    assert response.status_code == 302 and response.location.endswith(url)
+    assert _count() == 0
+
+    issued = client.post(url)
+    assert issued.status_code == 302 and issued.location.endswith(url)
+    assert _count() == 1
+    html = client.get(url).get_data(as_text=True)
+    assert "Your certificate is ready to download" in html
+    assert "Get your certificate" not in html
+    assert f'href="{url}.pdf"' in html
     assert _code() in html
 
-    response = client.get(f"/bookings/{amira.booking_id}/certificate.pdf")
+    response = client.get(f"{url}.pdf")
     _assert_pdf_download(response, "certificate")
     assert "amira" not in response.headers["Content-Disposition"].lower()
     [text] = pdf_pages(response.data)
     for expected in ["Amira Khan", "Riverside Health", "Working with neglect", "9 June 2026", _code(),
                      "http://localhost/verify"]:
         assert expected in text
-    assert db.session.query(Certificate).count() == 1
 
 
-def test_with_the_evaluation_required_the_page_explains_and_the_pdf_is_refused(login_as, amira, requires_evaluation):
+def test_a_second_post_issues_nothing_new(login_as, amira, requires_evaluation):
+    requires_evaluation(False)
+    client = login_as(amira.user)
+    client.post(f"/bookings/{amira.booking_id}/certificate")
+    code = _code()
+    again = client.post(f"/bookings/{amira.booking_id}/certificate")
+    assert again.status_code == 302
+    assert _count() == 1
+    assert _code() == code
+
+
+def test_with_the_evaluation_required_the_page_explains_and_nothing_is_issued(login_as, amira, requires_evaluation):
     requires_evaluation(True)
     client = login_as(amira.user)
-    html = client.get(f"/bookings/{amira.booking_id}/certificate").get_data(as_text=True)
+    url = f"/bookings/{amira.booking_id}/certificate"
+    html = client.get(url).get_data(as_text=True)
     assert "Complete the after-course evaluation to get your certificate" in html
     assert "Download certificate (PDF)" not in html
+    assert "Get your certificate" not in html
 
-    response = client.get(f"/bookings/{amira.booking_id}/certificate.pdf")
+    response = client.get(f"{url}.pdf")
     assert response.status_code == 302
-    assert response.location.endswith(f"/bookings/{amira.booking_id}/certificate")
+    assert response.location.endswith(url)
     followed = client.get(response.location).get_data(as_text=True)
     assert "Complete the after-course evaluation to get your certificate" in followed
-    assert db.session.query(Certificate).count() == 0
+    refused = client.post(url, follow_redirects=True)
+    assert "Complete the after-course evaluation to get your certificate" in refused.get_data(as_text=True)
+    assert _count() == 0
 
     evaluate(amira.booking)
-    _assert_pdf_download(client.get(f"/bookings/{amira.booking_id}/certificate.pdf"), "certificate")
+    assert "Get your certificate" in client.get(url).get_data(as_text=True)
+    client.post(url)
+    _assert_pdf_download(client.get(f"{url}.pdf"), "certificate")
 
 
 def test_no_certificate_for_someone_who_did_not_attend(login_as, requires_evaluation):
     requires_evaluation(False)
     absent = attended(outcome=AttendanceOutcome.DID_NOT_ATTEND)
     client = login_as(absent.user)
-    html = client.get(f"/bookings/{absent.booking_id}/certificate").get_data(as_text=True)
+    url = f"/bookings/{absent.booking_id}/certificate"
+    html = client.get(url).get_data(as_text=True)
     assert "There is no certificate for this booking yet" in html
-    response = client.get(f"/bookings/{absent.booking_id}/certificate.pdf", follow_redirects=True)
+    assert "Get your certificate" not in html
+    response = client.get(f"{url}.pdf", follow_redirects=True)
     assert "certificates are for people marked as attended" in response.get_data(as_text=True)
-    assert db.session.query(Certificate).count() == 0
+    response = client.post(url, follow_redirects=True)
+    assert "certificates are for people marked as attended" in response.get_data(as_text=True)
+    assert _count() == 0
 
 
-@pytest.mark.parametrize("suffix", ["certificate", "certificate.pdf"])
-def test_someone_elses_booking_is_not_found(login_as, amira, requires_evaluation, suffix):
+@pytest.mark.parametrize(("method", "suffix"), [("get", "certificate"), ("get", "certificate.pdf"),
+                                                ("post", "certificate")])
+def test_someone_elses_booking_is_not_found(login_as, amira, requires_evaluation, method, suffix):
     requires_evaluation(False)
     for other in (UserFactory(), TrainerFactory()):
-        assert login_as(other).get(f"/bookings/{amira.booking_id}/{suffix}").status_code == 404
-    assert login_as(amira.user).get(f"/bookings/{amira.booking_id + 999}/{suffix}").status_code == 404
-    assert db.session.query(Certificate).count() == 0
+        assert getattr(login_as(other), method)(f"/bookings/{amira.booking_id}/{suffix}").status_code == 404
+    assert getattr(login_as(amira.user), method)(f"/bookings/{amira.booking_id + 999}/{suffix}").status_code == 404
+    assert _count() == 0
 
 
-@pytest.mark.parametrize("suffix", ["certificate", "certificate.pdf"])
-def test_anonymous_people_are_sent_to_sign_in(client, amira, suffix):
-    response = client.get(f"/bookings/{amira.booking_id}/{suffix}")
+@pytest.mark.parametrize(("method", "suffix"), [("get", "certificate"), ("get", "certificate.pdf"),
+                                                ("post", "certificate")])
+def test_anonymous_people_are_sent_to_sign_in(client, amira, method, suffix):
+    response = getattr(client, method)(f"/bookings/{amira.booking_id}/{suffix}")
     assert response.status_code == 302
     assert "/sign-in" in response.location
+    assert _count() == 0
 
 
-def test_a_coordinator_can_download_anyones_certificate_even_before_the_evaluation(login_as, amira, requires_evaluation):
+def test_a_coordinator_can_get_anyones_certificate_even_before_the_evaluation(login_as, amira, requires_evaluation):
     requires_evaluation(True)
     client = login_as(CoordinatorFactory())
-    html = client.get(f"/bookings/{amira.booking_id}/certificate").get_data(as_text=True)
+    url = f"/bookings/{amira.booking_id}/certificate"
+    html = client.get(url).get_data(as_text=True)
     assert "Amira Khan" in html
     assert "has not submitted their after-course evaluation" in html
-    response = client.get(f"/bookings/{amira.booking_id}/certificate.pdf")
+    assert "Get the certificate" in html
+    assert _count() == 0
+    issued = client.post(url, follow_redirects=True).get_data(as_text=True)
+    assert "The certificate is ready to download" in issued
+    response = client.get(f"{url}.pdf")
     _assert_pdf_download(response, "certificate")
     assert "Amira Khan" in pdf_pages(response.data)[0]
 
 
 # ---------------------------------------------------------------------------
-# Staff PDFs
+# Staff PDFs: POSTs, as they issue certificates and are audited
 # ---------------------------------------------------------------------------
 
 def _session_with_people():
@@ -148,7 +202,7 @@ def _session_with_people():
 def test_the_sessions_trainer_downloads_all_its_certificates_as_one_pdf(login_as, requires_evaluation):
     requires_evaluation(True)
     trainer, session, people = _session_with_people()
-    response = login_as(trainer).get(f"/sessions/{session.id}/certificates.pdf")
+    response = login_as(trainer).post(f"/sessions/{session.id}/certificates.pdf")
     _assert_pdf_download(response, "certificates")
     pages = pdf_pages(response.data)
     assert len(pages) == 3
@@ -158,39 +212,67 @@ def test_the_sessions_trainer_downloads_all_its_certificates_as_one_pdf(login_as
         assert person.attendee_name in page
     for code in codes:
         assert sum(code in page for page in pages) == 1
+    assert _audit_actions() == ["export.bulk_certificates"]
 
 
 def test_a_coordinator_downloads_bulk_certificates_and_the_sign_in_sheet(login_as):
     _, session, _ = _session_with_people()
     client = login_as(CoordinatorFactory())
-    _assert_pdf_download(client.get(f"/sessions/{session.id}/certificates.pdf"), "certificates")
-    _assert_pdf_download(client.get(f"/sessions/{session.id}/sign-in-sheet.pdf"), "sign-in-sheet")
+    _assert_pdf_download(client.post(f"/sessions/{session.id}/certificates.pdf"), "certificates")
+    _assert_pdf_download(client.post(f"/sessions/{session.id}/sign-in-sheet.pdf"), "sign-in-sheet")
+    assert _audit_actions() == ["export.bulk_certificates", "export.sign_in_sheet"]
+
+
+@pytest.mark.parametrize("suffix", ["certificates.pdf", "sign-in-sheet.pdf"])
+def test_staff_pdfs_are_not_served_over_get(login_as, suffix):
+    _, session, _ = _session_with_people()
+    assert login_as(CoordinatorFactory()).get(f"/sessions/{session.id}/{suffix}").status_code == 405
+    assert _count() == 0
+    assert _audit_actions() == []
 
 
 @pytest.mark.parametrize("suffix", ["certificates.pdf", "sign-in-sheet.pdf"])
 def test_staff_pdfs_are_refused_to_other_trainers_and_professionals(login_as, client, suffix):
     _, session, _ = _session_with_people()
-    assert login_as(TrainerFactory()).get(f"/sessions/{session.id}/{suffix}").status_code == 403
-    assert login_as(UserFactory()).get(f"/sessions/{session.id}/{suffix}").status_code == 403
-    anonymous = client.get(f"/sessions/{session.id}/{suffix}")
+    assert login_as(TrainerFactory()).post(f"/sessions/{session.id}/{suffix}").status_code == 403
+    assert login_as(UserFactory()).post(f"/sessions/{session.id}/{suffix}").status_code == 403
+    anonymous = client.post(f"/sessions/{session.id}/{suffix}")
     assert anonymous.status_code == 302 and "/sign-in" in anonymous.location
-    assert login_as(CoordinatorFactory()).get(f"/sessions/{session.id + 99}/{suffix}").status_code == 404
-    assert db.session.query(Certificate).count() == 0
+    assert login_as(CoordinatorFactory()).post(f"/sessions/{session.id + 99}/{suffix}").status_code == 404
+    assert _count() == 0
+    assert _audit_actions() == []
 
 
 def test_bulk_for_a_session_with_no_one_marked_explains(login_as):
     trainer = TrainerFactory()
     session = SessionFactory(trainers=[trainer])
-    response = login_as(trainer).get(f"/sessions/{session.id}/certificates.pdf")
+    client = login_as(trainer)
+    response = client.post(f"/sessions/{session.id}/certificates.pdf")
     assert response.status_code == 302
     assert response.location.endswith(f"/sessions/{session.id}/register")
+    html = client.get(response.location).get_data(as_text=True)
+    assert "No one has been marked as attended on this session yet" in html
+    assert _audit_actions() == []
 
 
 def test_the_sign_in_sheet_pdf_lists_the_names(login_as):
     trainer, session, _ = _session_with_people()
-    text = "\n".join(pdf_pages(login_as(trainer).get(f"/sessions/{session.id}/sign-in-sheet.pdf").data))
+    text = "\n".join(pdf_pages(login_as(trainer).post(f"/sessions/{session.id}/sign-in-sheet.pdf").data))
     for name in ("Amir Khan", "Beth Jones", "Chen Li"):
         assert name in text
+
+
+def test_the_register_and_sign_in_sheet_offer_the_pdfs_as_forms_that_post(login_as):
+    trainer, session, _ = _session_with_people()
+    client = login_as(trainer)
+    register = client.get(f"/sessions/{session.id}/register").get_data(as_text=True)
+    assert f'<form method="post" action="/sessions/{session.id}/certificates.pdf"' in register
+    assert "Download certificates (PDF)" in register
+    sheet = client.get(f"/sessions/{session.id}/sign-in-sheet").get_data(as_text=True)
+    assert f'<form method="post" action="/sessions/{session.id}/sign-in-sheet.pdf"' in sheet
+    assert "Download as PDF" in sheet
+    assert f'href="/sessions/{session.id}/certificates.pdf"' not in register + sheet
+    assert f'href="/sessions/{session.id}/sign-in-sheet.pdf"' not in register + sheet
 
 
 # ---------------------------------------------------------------------------
@@ -198,7 +280,7 @@ def test_the_sign_in_sheet_pdf_lists_the_names(login_as):
 # ---------------------------------------------------------------------------
 
 def _issue(client_for, person_attendance) -> str:
-    client_for(person_attendance.user).get(f"/bookings/{person_attendance.booking_id}/certificate")
+    client_for(person_attendance.user).post(f"/bookings/{person_attendance.booking_id}/certificate")
     return _code()
 
 

@@ -56,9 +56,13 @@ def delegate(session, *, user=None, overall: str = "good", comment: str = "Check
                                             "comments": "The trainer was great, ask for Sam Jones"}
     evaluation = evaluation_services.save(booking_id=booking.id, stage=Stage.AFTER, actor=user, answers=answers,
                                           now=session.ends_at + timedelta(days=1), submit=True)
-    certificate = Certificate(attendance_id=attendance.id, code=f"K7QM-3XWP-{next(_codes):04d}",
-                              issued_at=session.ends_at + timedelta(days=1))
-    db.session.add(certificate)
+    # Submitting the after-course form issues the certificate; give it a known code and date.
+    certificate = db.session.scalar(select(Certificate).where(Certificate.attendance_id == attendance.id))
+    if certificate is None:
+        certificate = Certificate(attendance_id=attendance.id)
+        db.session.add(certificate)
+    certificate.code = f"K7QM-3XWP-{next(_codes):04d}"
+    certificate.issued_at = session.ends_at + timedelta(days=1)
     db.session.commit()
     return History(user, booking, attendance, evaluation, certificate)
 

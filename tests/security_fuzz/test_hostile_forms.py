@@ -173,6 +173,10 @@ FORMS: dict[str, Route] = {
                                 {"decision": "decline", "reason": "Covered by the Level 3 course"}),
     "suggestions.create_course": Route("coordinator", {"suggestion_id": "agreed_suggestion_id"}),
     "evaluation.form": Route("professional", {"booking_id": "past_booking_id", "stage": "stage"}, _EVALUATION),
+    # A coordinator may issue it before the evaluation, so the issuing path itself is reached.
+    "certificates.issue": Route("coordinator", {"booking_id": "past_booking_id"}),
+    "certificates.session_bulk": Route("coordinator", {"session_id": "past_id"}),
+    "certificates.sign_in_sheet_pdf": Route("coordinator", {"session_id": "past_id"}),
     "evaluation_results.quotable": Route("coordinator", {"answer_id": "answer_id"},
                                          {"quotable": "yes", "back": "/results"}),
     "evaluation_results.raise_review": Route("coordinator", fields={

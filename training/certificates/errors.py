@@ -16,3 +16,7 @@ class EvaluationNeeded(CertificateError):
 
 class NotSessionStaff(CertificateError):
     message = "Only the session's trainers and coordinators can do this"
+
+
+class NotIssued(CertificateError):
+    message = "This certificate has not been issued yet"

@@ -1,9 +1,12 @@
 """Certificates of attendance: issuing verification codes, rendering PDFs, public checks.
 
 A certificate is issued once per attendance that counts (attended or partially attended).
-Issuing is an idempotent get-or-create: reading first means a repeat download writes
-nothing, and the unique constraints on `attendance_id` and `code` settle any race -- the
-loser's transaction rolls back and is retried, and then finds what the winner issued.
+Looking at a certificate never issues one: every GET only reads. Certificates are issued by a
+POST (the person's "Get your certificate" button, a staff bulk download), when the after-course
+evaluation is submitted, and by `tick`'s catch-up. Issuing is an idempotent get-or-create:
+reading first means a repeat writes nothing, and the unique constraints on `attendance_id` and
+`code` settle any race -- the loser's insert rolls back to a savepoint and is retried, and then
+finds what the winner issued.
 
 PDFs are rendered by WeasyPrint from templates under `templates/certificates/pdf/`, with a
 URL fetcher that allows only `data:` URLs, so nothing on a certificate can make the server
@@ -32,9 +35,10 @@ from ..booking.models import Booking
 from ..catalogue.models import Course, CourseSession
 from ..db import utcnow, write_transaction
 from ..evaluation.models import Evaluation, EvaluationStatus, Stage
+from ..evaluation.signals import evaluation_submitted
 from ..extensions import db
 from ..timeutil import format_date, to_london
-from .errors import EvaluationNeeded, NoCertificate, NotSessionStaff
+from .errors import EvaluationNeeded, NoCertificate, NotIssued, NotSessionStaff
 from .models import Certificate
 
 #: No 0/O or 1/I, so a code read aloud or typed from paper cannot be mistaken: 32 symbols,
@@ -43,7 +47,7 @@ CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 CODE_GROUPS = 3
 CODE_GROUP_SIZE = 4
 CODE_LENGTH = CODE_GROUPS * CODE_GROUP_SIZE
-#: How many times issuing is retried after losing a unique-constraint race.
+#: How many times an insert is retried after losing a unique-constraint race.
 ISSUE_ATTEMPTS = 5
 
 PRESENT = (AttendanceOutcome.ATTENDED, AttendanceOutcome.PARTIAL)
@@ -143,23 +147,30 @@ class CertificatePage:
     attendance: Attendance | None
     state: CertificateState
     evaluation_submitted: bool
-    certificate: Certificate | None
+    certificate: Certificate | None  # None until issued, even when it is available
 
     @property
     def partial(self) -> bool:
         return self.attendance is not None and self.attendance.outcome == AttendanceOutcome.PARTIAL
 
+    @property
+    def ready_to_issue(self) -> bool:
+        """Due but not issued yet: the page offers the button that issues it."""
+        return self.state is CertificateState.AVAILABLE and self.certificate is None
 
-def certificate_page(booking: Booking, actor: User, now: datetime | None = None) -> CertificatePage:
-    """The certificate's status for `booking` as `actor` (its owner or a coordinator) sees it;
-    the certificate is issued now if it is available and not issued yet."""
+
+def certificate_page(booking: Booking, actor: User) -> CertificatePage:
+    """The certificate's status for `booking` as `actor` (its owner or a coordinator) sees it.
+
+    Reads only: a certificate that is due but not issued yet is shown as ready to issue.
+    """
     attendance = _attendance_for(booking.id)
     present = attendance is not None and attendance.outcome in PRESENT
     evaluated = bool(_submitted_after([booking.id])) if present else False
     state = _state(present, evaluated, _evaluation_applies(actor))
     certificate = None
     if state is CertificateState.AVAILABLE:
-        certificate = _issue([attendance.id], now or utcnow())[attendance.id]
+        certificate = _existing([attendance.id]).get(attendance.id)
     return CertificatePage(booking, attendance, state, evaluated, certificate)
 
 
@@ -177,40 +188,88 @@ def _existing(attendance_ids: list[int]) -> dict[int, Certificate]:
     }
 
 
+def _insert_missing(attendance_ids: list[int], now: datetime) -> int:
+    """Insert a certificate for each attendance without one, inside the caller's transaction;
+    the number issued. Nothing is committed here."""
+    ids = sorted(set(attendance_ids))
+    for attempt in range(ISSUE_ATTEMPTS):
+        issued = _existing(ids) if ids else {}
+        missing = [i for i in ids if i not in issued]
+        if not missing:
+            return 0
+        try:
+            # A savepoint, so losing a race keeps the rest of the caller's transaction.
+            with db.session.begin_nested():
+                # One executemany, so a session's worth costs the same round trips as one.
+                db.session.execute(insert(Certificate), [
+                    {"attendance_id": i, "code": new_code(), "issued_at": now} for i in missing
+                ])
+            return len(missing)
+        except IntegrityError:
+            # Someone else issued one of these at the same moment, or (once in a blue moon)
+            # a code was already taken: read again and insert what is still missing.
+            if attempt == ISSUE_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def _issue(attendance_ids: list[int], now: datetime) -> dict[int, Certificate]:
-    """Get or create a certificate for each attendance, all in one write transaction."""
+    """Get or create a certificate for each attendance, in one write transaction (none when
+    all are issued already)."""
     ids = sorted(set(attendance_ids))
     if not ids:
         return {}
     found = _existing(ids)
     if len(found) == len(ids):
         return found  # nothing to write
-    for attempt in range(ISSUE_ATTEMPTS):
-        try:
-            with write_transaction():
-                issued = _existing(ids)
-                missing = [i for i in ids if i not in issued]
-                # One executemany, so a session's worth costs the same round trips as one.
-                db.session.execute(insert(Certificate), [
-                    {"attendance_id": i, "code": new_code(), "issued_at": now} for i in missing
-                ])
-            return _existing(ids)
-        except IntegrityError:
-            # Someone else issued one of these at the same moment, or (once in a blue moon)
-            # a code was already taken: start again, keeping what is now committed.
-            if attempt == ISSUE_ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+    with write_transaction():
+        _insert_missing(ids, now)
+    return _existing(ids)
 
 
-def issue_for_booking(booking: Booking, actor: User, now: datetime | None = None) -> Certificate:
-    """The booking's certificate, issued now if need be; refuses when none is due yet."""
+def _due_attendance(booking: Booking, actor: User) -> Attendance:
+    """The booking's attendance if its certificate is due for `actor`; refuses otherwise."""
     attendance = _attendance_for(booking.id)
     if attendance is None or attendance.outcome not in PRESENT:
         raise NoCertificate()
     if _evaluation_applies(actor) and not _submitted_after([booking.id]):
         raise EvaluationNeeded()
+    return attendance
+
+
+def issue_for_booking(booking: Booking, actor: User, now: datetime | None = None) -> Certificate:
+    """The booking's certificate, issued now if need be (a repeat issues nothing new);
+    refuses when none is due yet."""
+    attendance = _due_attendance(booking, actor)
     return _issue([attendance.id], now or utcnow())[attendance.id]
+
+
+def issue_due(booking_ids: Iterable[int], now: datetime) -> int:
+    """Issue the certificates now due for these bookings, as their owners would see it, inside
+    the caller's write transaction (it commits); the number issued.
+
+    For the points where a certificate becomes due without anyone asking for it: the
+    after-course evaluation submitted, and `tick`'s catch-up.
+    """
+    ids = sorted(set(booking_ids))
+    if not ids:
+        return 0
+    present = dict(db.session.execute(
+        select(Attendance.booking_id, Attendance.id).where(
+            Attendance.booking_id.in_(ids), Attendance.outcome.in_(PRESENT))
+    ).all())
+    evaluated = _submitted_after(present) if requires_evaluation() else set()
+    due = [attendance_id for booking_id, attendance_id in present.items()
+           if _state(True, booking_id in evaluated, requires_evaluation()) is CertificateState.AVAILABLE]
+    return _insert_missing(due, now)
+
+
+@evaluation_submitted.connect
+def _issue_on_submission(evaluation: Evaluation, now: datetime, **_kw) -> None:
+    """Submitting the after-course form makes the certificate due: issue it in the same
+    transaction, so the "certificate ready" email points at one that exists."""
+    if evaluation.stage == Stage.AFTER:
+        issue_due([evaluation.booking_id], now)
 
 
 # ---------------------------------------------------------------------------
@@ -292,10 +351,12 @@ def _render_certificates(texts: list[CertificateText], verify_url: str) -> bytes
     return render_pdf(html)
 
 
-def certificate_pdf(booking: Booking, actor: User, verify_url: str, now: datetime | None = None) -> PdfFile:
-    """The booking's certificate as a PDF (issued now if need be)."""
-    certificate = issue_for_booking(booking, actor, now)
-    attendance = db.session.scalar(select(Attendance).where(Attendance.id == certificate.attendance_id))
+def certificate_pdf(booking: Booking, actor: User, verify_url: str) -> PdfFile:
+    """The booking's certificate as a PDF; reads only, so NotIssued until it has been issued."""
+    attendance = _due_attendance(booking, actor)
+    certificate = _existing([attendance.id]).get(attendance.id)
+    if certificate is None:
+        raise NotIssued()
     session = db.session.get(CourseSession, attendance.session_id)
     return PdfFile(
         _render_certificates([_text(certificate, attendance, session)], verify_url),

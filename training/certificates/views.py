@@ -1,5 +1,9 @@
 """Certificate pages: a person's certificate, PDFs for staff, and the public verify page.
 
+No GET changes anything: the certificate page and its PDF only read. A certificate that is due
+but not issued yet is issued by the page's button (a POST), and the staff PDFs, which issue
+certificates and are recorded in the audit log, are downloaded by a POST too.
+
 A trainer who is not on a session gets 403 for its bulk certificates and sign-in sheet, as
 for its register (sessions are public, so hiding that one exists protects nothing). A
 booking that is not yours is a 404, so booking ids cannot be probed.
@@ -20,7 +24,7 @@ from ..booking.models import Booking
 from ..booking.services import booking_for
 from ..db import utcnow
 from . import services
-from .errors import CertificateError, NotSessionStaff
+from .errors import CertificateError, NotIssued, NotSessionStaff
 from .services import CertificateState, PdfFile
 
 bp = Blueprint("certificates", __name__)
@@ -93,9 +97,9 @@ def certificate_status(booking: Booking) -> CertificateLink | None:
 @bp.get("/bookings/<int:booking_id>/certificate")
 @login_required
 def download(booking_id: int) -> ResponseReturnValue:
-    """The certificate's status for a booking, with a download button once it is available."""
+    """The certificate's status for a booking: a button to get it once it is due, then a download."""
     booking = _own_booking(booking_id)
-    page = services.certificate_page(booking, _me(), utcnow())
+    page = services.certificate_page(booking, _me())
     return render_template(
         "certificates/download.html",
         page=page,
@@ -105,13 +109,31 @@ def download(booking_id: int) -> ResponseReturnValue:
     )
 
 
+@bp.post("/bookings/<int:booking_id>/certificate")
+@login_required
+def issue(booking_id: int) -> ResponseReturnValue:
+    """Issue the booking's certificate (a repeat issues nothing new), then back to its page."""
+    booking = _own_booking(booking_id)
+    try:
+        services.issue_for_booking(booking, _me(), utcnow())
+    except CertificateError as err:
+        flash(err.message)
+    else:
+        flash("Your certificate is ready to download" if booking.user_id == current_user.id
+              else "The certificate is ready to download", "success")
+    return redirect(url_for("certificates.download", booking_id=booking_id))
+
+
 @bp.get("/bookings/<int:booking_id>/certificate.pdf")
 @login_required
 def download_pdf(booking_id: int) -> ResponseReturnValue:
-    """The certificate as a PDF; if none is due yet, back to the page that explains why."""
+    """The certificate as a PDF; if it is not issued or not due, back to the page that says why."""
     booking = _own_booking(booking_id)
     try:
-        file = services.certificate_pdf(booking, _me(), _verify_url(), utcnow())
+        file = services.certificate_pdf(booking, _me(), _verify_url())
+    except NotIssued:
+        # The page offers the button that issues it; nothing to explain.
+        return redirect(url_for("certificates.download", booking_id=booking_id))
     except CertificateError as err:
         flash(err.message)
         return redirect(url_for("certificates.download", booking_id=booking_id))
@@ -119,10 +141,10 @@ def download_pdf(booking_id: int) -> ResponseReturnValue:
 
 
 # ---------------------------------------------------------------------------
-# Staff PDFs for a session
+# Staff PDFs for a session: POSTs, as each issues certificates or is audited
 # ---------------------------------------------------------------------------
 
-@bp.get("/sessions/<int:session_id>/certificates.pdf")
+@bp.post("/sessions/<int:session_id>/certificates.pdf")
 @staff_required
 def session_bulk(session_id: int) -> ResponseReturnValue:
     """Every certificate for a session in one PDF, for its trainers and coordinators."""
@@ -138,7 +160,7 @@ def session_bulk(session_id: int) -> ResponseReturnValue:
     return _pdf(file)
 
 
-@bp.get("/sessions/<int:session_id>/sign-in-sheet.pdf")
+@bp.post("/sessions/<int:session_id>/sign-in-sheet.pdf")
 @staff_required
 def sign_in_sheet_pdf(session_id: int) -> ResponseReturnValue:
     """The session's sign-in sheet as a PDF to print."""

@@ -28,6 +28,7 @@ from ..attendance.models import Attendance, AttendanceOutcome, Register
 from ..booking import services as booking_services
 from ..booking.models import ACTIVE_STATUSES, Booking, BookingStatus
 from ..catalogue.models import Course, CourseSession, SessionStatus
+from ..certificates import services as certificates
 from ..db import write_transaction
 from ..evaluation.models import Evaluation, EvaluationStatus, Stage
 from ..evaluation.services import follow_up_opens_at
@@ -321,7 +322,8 @@ def queue_certificates(now: datetime) -> int:
     Available means marked present and, when CERTIFICATE_REQUIRES_EVALUATION, the after-course
     form submitted (the submission itself raises the notice; this covers any it missed).
     Without that setting, the notice waits until the register is complete, so a trainer's
-    correction does not follow a certificate out of the door.
+    correction does not follow a certificate out of the door. The certificates are issued
+    here too, in the same transaction.
     """
     if current_app.config["CERTIFICATE_REQUIRES_EVALUATION"]:
         ready = _submitted(Stage.AFTER)
@@ -331,6 +333,9 @@ def queue_certificates(now: datetime) -> int:
         rows = db.session.execute(_bookings_with_attendance(
             Attendance.outcome.in_(PRESENT), _ended_within(now, LOOK_BACK), ready,
         )).unique().all()
+        # Issue what is due (the certificates area's rules) before saying so, so the email's
+        # link finds it issued; a repeat run issues nothing.
+        certificates.issue_due([row[0].id for row in rows], now)
         return _queue(rows, lambda row: certificate_key(row[0].id),
                       lambda row, key: _certificate_message(row[0], row[1], key), now)
 
