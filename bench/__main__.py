@@ -12,9 +12,7 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -22,7 +20,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 
-from bench import burst, loadgen
+from bench import burst, loadgen, serve
+from bench.serve import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -30,12 +29,6 @@ SECRET = "benchmark-secret-key-not-for-production-use-000"
 SMALL_SCALE = 0.1  # the second dataset size for the query-count comparison
 BUILD_BUDGET_SECONDS = 120
 POST_REQUESTS = 40_000  # distinct (person, session) pairs available to the booking POST
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _base_url():
@@ -230,20 +223,9 @@ def run_engine(engine_name: str, scale: float, seconds: float, connections: int,
     post_lines = loadgen.many(POST_REQUESTS, lambda n: (
         f"/sessions/{upcoming[n % len(upcoming)]}/book", _cookie(app, 1 + (n * 7919) % people)))
 
-    port = _free_port()
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level",
-         "warning", "--access-logfile", "/dev/null", "bench.app:app"],
-        cwd=ROOT, env={**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET})
-    try:
-        for _ in range(100):
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                c.request("GET", "/_bench/bare")
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
+    port = free_port()
+    # No worker restarts after max_requests: the peak memory is read from the workers at the end.
+    with serve.gunicorn(url, SECRET, port, 2, ready_path="/_bench/bare", args=("--max-requests", "0")) as server:
         _warm_up(port, "GET", [("/_bench/bare", None)])
         results = {"bare endpoint": loadgen.run(gen, port, "GET", [("/_bench/bare", None)], seconds, connections)}
         _drain(port)
@@ -256,9 +238,6 @@ def run_engine(engine_name: str, scale: float, seconds: float, connections: int,
         _drain(port)
         after = _booking_state(app, upcoming)
         rss = _worker_rss(server)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     bare = results["bare endpoint"]["rps"]
     for name, r in results.items():
         r["ratio_to_bare"] = round(r["rps"] / bare, 3) if bare else None
@@ -350,7 +329,7 @@ def main() -> None:
     reports = [run_engine(e, args.scale, args.seconds, args.connections, gen) for e in engines]
     burst_result = None
     if has_pg and not args.no_burst and "postgresql" in engines:
-        burst_result = burst.run(_prepare_database("postgresql", "burst"), SECRET, _free_port())
+        burst_result = burst.run(_prepare_database("postgresql", "burst"), SECRET, free_port())
     elif not args.no_burst:
         print("burst skipped: it needs PostgreSQL (set BENCH_DATABASE_URL)")
     budget_lines = []

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -16,25 +14,12 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
+from bench import serve
+
 ROOT = Path(__file__).resolve().parent.parent
 PEOPLE, SESSIONS, CAPACITY, WORKERS = 1000, 10, 25, 4
 RAMP_SECONDS, BUDGET_SECONDS = 2.0, 10.0
 CLIENT_TIMEOUT = 300  # long, so a slow server still gets its waiting lists checked
-
-
-def _wait(port: int, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit("gunicorn exited before serving")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("gunicorn did not start")
 
 
 def run(url: str, secret: str, port: int) -> dict:
@@ -77,17 +62,11 @@ def run(url: str, secret: str, port: int) -> dict:
         engine = db.engine
     engine.dispose()
 
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": secret, "BIND": f"127.0.0.1:{port}",
-           "WEB_CONCURRENCY": str(WORKERS), "LOG_LEVEL": "warning"}
-    env.pop("PORT", None)
-    server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py",
-                               "--access-logfile", "/dev/null", "bench.app:app"], cwd=ROOT, env=env)
     # Person n books session n mod 10 (100 each), sending at an evenly spaced moment in the ramp.
     attempts = [(uid, 1 + uid % SESSIONS, (uid - 1) * RAMP_SECONDS / PEOPLE) for uid in range(1, PEOPLE + 1)]
     results: list[tuple[int, float, int | str, float]] = []  # (user, sent at, status, latency)
     lock = threading.Lock()
-    try:
-        _wait(port, server)
+    with serve.gunicorn(url, secret, port, WORKERS):
         begun = time.perf_counter()
 
         def book(user_id: int, session_id: int, at: float) -> None:
@@ -116,13 +95,6 @@ def run(url: str, secret: str, port: int) -> dict:
         for t in threads:
             t.join(timeout=CLIENT_TIMEOUT + 30)
         elapsed = time.perf_counter() - begun
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=5)
 
     statuses = Counter(str(s) for _, _, s, _ in results)
     latencies = sorted(lat for *_, lat in results)

@@ -4,35 +4,24 @@ only the database's locking keeps the places right."""
 from __future__ import annotations
 
 import http.client
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 
 from sqlalchemy import select
 
+from bench import serve
+from bench.serve import free_port
 from tests.factories import AgencyFactory, SessionFactory, UserFactory
 from training.booking.models import Booking, BookingStatus
 from training.booking.services import waiting_list_position
 from training.extensions import db
 
-ROOT = Path(__file__).resolve().parent.parent
-GUNICORN = Path(sys.executable).parent / "gunicorn"
 SECRET = "burst-test-secret-key-not-for-production-0123456789"
 WORKERS = 4
 SESSIONS = 3
 CAPACITY = 25
 PEOPLE = 200
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _cookies(app, user_ids: list[int]) -> dict[int, str]:
@@ -46,20 +35,6 @@ def _cookies(app, user_ids: list[int]) -> dict[int, str]:
         app.config["SECRET_KEY"] = original
 
 
-def _wait_until_serving(port: int, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "gunicorn exited:\n" + log.read_text()
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("gunicorn did not start:\n" + log.read_text())
-
-
 def test_burst_of_bookings_through_gunicorn_workers(app, tmp_path):
     agency = AgencyFactory()
     session_ids = [SessionFactory(capacity=CAPACITY).id for _ in range(SESSIONS)]
@@ -69,17 +44,10 @@ def test_burst_of_bookings_through_gunicorn_workers(app, tmp_path):
     # Person n books session n mod 3: 67, 67 and 66 people for the three sessions.
     attempts = [(uid, session_ids[n % SESSIONS]) for n, uid in enumerate(user_ids)]
 
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "gunicorn.log"
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": SECRET,
-           "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(WORKERS), "LOG_LEVEL": "warning"}
-    env.pop("PORT", None)
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [str(GUNICORN), "-c", "gunicorn.conf.py", "--access-logfile", "/dev/null", "bench.app:app"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        _wait_until_serving(port, server, log)
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    with log.open("w") as out, serve.gunicorn(url, SECRET, port, WORKERS, log=out):
         # Behind a proxy on loopback (trusted by default), an HTTPS request gets HSTS.
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.request("GET", "/healthz", headers={"X-Forwarded-Proto": "https"})
@@ -119,13 +87,6 @@ def test_burst_of_bookings_through_gunicorn_workers(app, tmp_path):
         for t in threads:
             t.join(timeout=90)
         burst_seconds = time.perf_counter() - burst_started
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=5)
 
     assert errors == []
     assert len(results) == PEOPLE
