@@ -111,8 +111,13 @@ def _lock_session(session_id: int) -> CourseSession:
     return lock_session(session_id)
 
 
+# Who completed the register, with their agency, as a chain of LEFT JOINs: the models' nested
+# "LEFT JOIN (users JOIN agencies)" makes SQLite build that join for every user first.
+_REGISTER_OPTIONS = (joinedload(Register.completed_by).joinedload(User.agency, innerjoin="unnested"),)
+
+
 def _register(session_id: int) -> Register | None:
-    return db.session.get(Register, session_id, populate_existing=True)
+    return db.session.get(Register, session_id, populate_existing=True, options=_REGISTER_OPTIONS)
 
 
 # ---------------------------------------------------------------------------
@@ -386,7 +391,7 @@ def register_for(session_id: int) -> RegisterSheet | None:
     session = db.session.get(CourseSession, session_id)
     if session is None:
         return None
-    register = db.session.get(Register, session_id)
+    register = db.session.get(Register, session_id, options=_REGISTER_OPTIONS)
     pairs = db.session.execute(
         select(Booking, Attendance)
         .outerjoin(Attendance, Attendance.booking_id == Booking.id)

@@ -152,6 +152,10 @@ class Answer(db.Model):
         Index("ix_answers_evaluation_id_question_id_values", "evaluation_id", "question_id", "rating", "choice"),
         CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating_range"),
         Index("ix_answers_question_id_choice", "question_id", "choice"),
+        # Only the few comments marked quotable: the summary finds them here, not by reading
+        # every comment of the period's forms. Queries must say `quotable = true` to use it.
+        Index("ix_answers_quotable_question_id", "question_id",
+              sqlite_where=db.text("quotable = 1"), postgresql_where=db.text("quotable")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
