@@ -227,7 +227,7 @@ ACCESS_MATRIX: dict[str, dict[str, str]] = {
     "compliance.accept": _returns(302, lead=FORBIDDEN, coordinator=FORBIDDEN),      # accepts the submitted return
     "compliance.reopen": _returns(400, lead=FORBIDDEN, scrutineer=FORBIDDEN),       # POST empty: reason required
     "report_exports.index": _coordinator(),                # bad dates or agency: form re-shown with errors, 400
-    "report_exports.download": _coordinator(),             # a CSV or Excel file
+    "report_exports.download": _coordinator(),             # POST: audited, a CSV or Excel file (GET: 405)
     # --- course suggestions -------------------------------------------------------------
     "suggestions.index": _signed_in(),
     "suggestions.new": _signed_in(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 import secrets
 from itertools import chain
 
-from flask import Flask, abort, g, render_template, request, url_for
+from flask import Flask, abort, g, make_response, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from govuk_frontend_wtf.main import WTFormsHelpers
@@ -210,8 +210,11 @@ def register_error_handlers(app: Flask) -> None:
         return _page("errors/413.html", 413)
 
     @app.errorhandler(405)
-    def _method(_err):
-        return _page("errors/404.html", 405)
+    def _method(err):
+        response = make_response(_page("errors/404.html", 405))
+        if getattr(err, "valid_methods", None):  # HTTP requires a 405 to say what is allowed
+            response.headers["Allow"] = ", ".join(err.valid_methods)
+        return response
 
     @app.errorhandler(500)
     def _server_error(_err):

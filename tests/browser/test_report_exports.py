@@ -61,14 +61,14 @@ def test_coordinator_downloads_bookings_and_attendance(page):
     assert_accessible(page)
 
     with page.expect_download() as download:
-        page.get_by_role("link", name="CSV file of bookings").click()
+        page.get_by_role("button", name="CSV file of bookings").click()
     assert download.value.suggested_filename.endswith("-hillside-school.csv")
     with open(download.value.path(), encoding="utf-8-sig", newline="") as file:
         rows = list(csv.reader(file))
     assert [row[4] for row in rows[1:]] == ["Sam Teacher"]
 
     with page.expect_download() as download:
-        page.get_by_role("link", name="Excel file of attendance").click()
+        page.get_by_role("button", name="Excel file of attendance").click()
     assert download.value.suggested_filename.endswith("-hillside-school.xlsx")
     with open(download.value.path(), "rb") as file:
         sheet = load_workbook(io.BytesIO(file.read()))["Attendance"]

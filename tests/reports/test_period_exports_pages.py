@@ -1,5 +1,5 @@
 """The bookings and attendance exports page and its downloads: who may use them, the period
-form and its errors, the files' headers, and nothing personal in the logs."""
+form and its errors, the files' headers, downloads only by POST, and nothing personal in the logs."""
 from __future__ import annotations
 
 import csv
@@ -74,29 +74,44 @@ def this_year_session():
     return session
 
 
-URLS = [PAGE, "/reports/exports/bookings.csv", "/reports/exports/bookings.xlsx",
-        "/reports/exports/attendance.csv", "/reports/exports/attendance.xlsx"]
+DOWNLOADS = ["/reports/exports/bookings.csv", "/reports/exports/bookings.xlsx",
+             "/reports/exports/attendance.csv", "/reports/exports/attendance.xlsx"]
+#: The page is a GET (it only reads); each download is a POST (it writes to the audit log).
+REQUESTS = [("GET", PAGE)] + [("POST", url) for url in DOWNLOADS]
 
 
-@pytest.mark.parametrize("url", URLS)
-def test_anonymous_people_are_sent_to_sign_in(client, url):
-    response = client.get(url)
+@pytest.mark.parametrize(("method", "url"), REQUESTS)
+def test_anonymous_people_are_sent_to_sign_in(client, method, url):
+    response = client.open(url, method=method)
     assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+    assert audit_count() == 0
 
 
-@pytest.mark.parametrize("url", URLS)
+@pytest.mark.parametrize(("method", "url"), REQUESTS)
 @pytest.mark.parametrize("make", [UserFactory, TrainerFactory])
-def test_professionals_and_trainers_are_refused(login_as, url, make, this_year_session):
-    assert login_as(make()).get(url).status_code == 403
+def test_professionals_and_trainers_are_refused(login_as, method, url, make, this_year_session):
+    assert login_as(make()).open(url, method=method).status_code == 403
     assert audit_count() == 0
 
 
 def test_unknown_export_kinds_and_formats_are_not_found(manager):
     for url in ("/reports/exports/people.csv", "/reports/exports/bookings.pdf", "/reports/exports/bookings"):
         assert manager.get(url).status_code == 404
+        assert manager.post(url).status_code == 404
 
 
-def test_page_defaults_to_this_financial_year_with_counts_and_links(manager, this_year_session):
+@pytest.mark.parametrize("url", DOWNLOADS)
+def test_a_get_never_downloads_or_writes_to_the_audit_log(manager, this_year_session, url):
+    year = current_financial_year(utcnow())
+    response = manager.get(url, query_string=period_args(year.first, year.last))
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) == {"POST", "OPTIONS"}
+    assert "Content-Disposition" not in response.headers
+    assert "Private Person" not in response.get_data(as_text=True)
+    assert audit_count() == 0
+
+
+def test_page_defaults_to_this_financial_year_with_counts_and_buttons(manager, this_year_session):
     year = current_financial_year(utcnow())
     AgencyFactory(name="Zebra Nursery")
     response = manager.get(PAGE)
@@ -108,9 +123,19 @@ def test_page_defaults_to_this_financial_year_with_counts_and_links(manager, thi
     text = text_of(response)
     assert "Bookings and attendance" in text and "all agencies" in text
     assert "Riverside Academy" in text and "Zebra Nursery" in text  # the agency choices
-    links = re.findall(r'href="(/reports/exports/[a-z]+\.(?:csv|xlsx)\?[^"]+)"', html)
-    assert len(links) == 4
-    assert all("date_from=1&amp;date_from=4" in link for link in links)
+    # One POST form per file, with the CSRF token, its address holding the period.
+    forms = re.findall(r'<form method="(\w+)" action="(/reports/exports/([a-z]+\.(?:csv|xlsx))\?[^"]+)"', html)
+    assert sorted(name for _method, _action, name in forms) == sorted(url.rsplit("/", 1)[1] for url in DOWNLOADS)
+    assert {method for method, _action, _name in forms} == {"post"}
+    first = year.first
+    assert all(f"date_from={first.day}&amp;date_from={first.month}&amp;date_from={first.year}" in action
+               for _method, action, _name in forms)
+    table = html[html.index('<table class="govuk-table">'):]
+    assert table.count('name="csrf_token"') == 4
+    assert "href=\"/reports/exports/bookings" not in html  # no download is a link any more
+    buttons = re.findall(r'<button type="submit"[^>]*>\s*(.*?)\s*</button>', html, re.S)
+    assert buttons[-4:] == [f'{fmt}<span class="govuk-visually-hidden"> file of {kind}</span>'
+                            for kind in ("bookings", "attendance") for fmt in ("CSV", "Excel")]
     rows = re.findall(r'govuk-table__cell--numeric">([^<]+)<', html)
     assert rows == ["1", "1"]
     assert audit_count() == 0  # looking at the page is not a download
@@ -140,9 +165,10 @@ def test_page_for_one_agency(manager, this_year_session):
     (period_args(date(2025, 4, 1), date(2026, 3, 31), agency="999999"), "Select an agency from the list"),
     (period_args(date(2025, 4, 1), date(2026, 3, 31), agency="abc"), "Select an agency from the list"),
 ])
-@pytest.mark.parametrize("url", [PAGE, "/reports/exports/bookings.csv", "/reports/exports/attendance.xlsx"])
-def test_a_wrong_period_or_agency_shows_the_form_with_an_error(manager, url, args, message):
-    response = manager.get(url, query_string=args)
+@pytest.mark.parametrize(("method", "url"), [
+    ("GET", PAGE), ("POST", "/reports/exports/bookings.csv"), ("POST", "/reports/exports/attendance.xlsx")])
+def test_a_wrong_period_or_agency_shows_the_form_with_an_error(manager, method, url, args, message):
+    response = manager.open(url, method=method, query_string=args)
     assert response.status_code == 400
     assert response.mimetype == "text/html"
     text = text_of(response)
@@ -153,7 +179,7 @@ def test_a_wrong_period_or_agency_shows_the_form_with_an_error(manager, url, arg
 
 def test_download_csv(manager, this_year_session, coordinator):
     year = current_financial_year(utcnow())
-    response = manager.get("/reports/exports/bookings.csv", query_string=period_args(year.first, year.last))
+    response = manager.post("/reports/exports/bookings.csv", query_string=period_args(year.first, year.last))
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert response.headers["Content-Disposition"] == (
@@ -166,7 +192,7 @@ def test_download_csv(manager, this_year_session, coordinator):
 
 
 def test_download_with_no_dates_is_this_financial_year(manager, this_year_session):
-    response = manager.get("/reports/exports/attendance.xlsx")
+    response = manager.post("/reports/exports/attendance.xlsx")
     assert response.status_code == 200
     assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     year = current_financial_year(utcnow())
@@ -180,6 +206,6 @@ def test_downloads_log_no_names_or_emails(manager, this_year_session, caplog):
     with caplog.at_level(logging.DEBUG):
         for kind in ("bookings", "attendance"):
             for fmt in ("csv", "xlsx"):
-                assert manager.get(f"/reports/exports/{kind}.{fmt}").status_code == 200
+                assert manager.post(f"/reports/exports/{kind}.{fmt}").status_code == 200
     assert "Private Person" not in caplog.text and "private.person@example.org" not in caplog.text
     assert audit_count() == 4

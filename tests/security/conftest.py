@@ -40,17 +40,20 @@ def row_counts() -> dict[str, int]:
             for table in db.metadata.sorted_tables}
 
 
-_ARG = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
+_ARG = re.compile(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>")
 _VALUES = {"stage": "after", "code": "ABCD"}
 
 
 def fill_url(rule) -> str:
-    """The rule's URL with ints as 1, a stage as "after" and a code as "ABCD"."""
+    """The rule's URL with ints as 1, an any(a, b) as its first option, a stage as "after" and a code as "ABCD"."""
 
     def value(match: re.Match) -> str:
-        converter, name = match.group(1), match.group(2)
+        converter, options, name = match.group(1), match.group(2), match.group(3)
         if converter == "int":
             return "1"
+        if converter == "any":
+            # A made-up value would be a 404, and the route behind it never reached.
+            return options.split(",")[0].strip().strip("'\"")
         return _VALUES.get(name, "x")
 
     return _ARG.sub(value, rule.rule)

@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from werkzeug.exceptions import HTTPException
 
 from tests.conftest import login
 from tests.factories import AttendanceFactory, BookingFactory, CoordinatorFactory, SessionFactory
@@ -67,6 +68,21 @@ def test_a_post_with_the_token_gets_through(make_app):
     assert client.get("/account").status_code == 302  # signed out: the POST took effect
 
 
+def test_every_filled_url_reaches_its_own_route(app):
+    """The URLs the tests below request match their rules (a made-up `any(...)` value would be a 404)."""
+    adapter = app.url_map.bind("localhost")
+    missed = {}
+    for method in ("GET", "POST"):
+        for rule in _rules(app, method):
+            try:
+                endpoint, _values = adapter.match(fill_url(rule), method=method)
+            except HTTPException as error:
+                endpoint = error.code
+            if endpoint != rule.endpoint:
+                missed[(method, rule.rule)] = endpoint
+    assert missed == {}
+
+
 @pytest.fixture
 def coordinator_client(app):
     return login(app.test_client(), _world())
@@ -82,7 +98,7 @@ def test_no_get_changes_anything(app, coordinator_client):
         if response.status_code >= 500:
             errors[rule.endpoint] = response.status_code
         after = row_counts()
-        # No exceptions: certificates are issued, and staff PDFs audited, only by a POST.
+        # No exceptions: certificates are issued, and staff PDFs and period exports audited, only by a POST.
         diff = {name for name in before if before[name] != after[name]}
         if diff:
             changed[rule.endpoint] = sorted(diff)

@@ -58,7 +58,8 @@ class Route:
     """Who posts to a route, how its URL is filled in, and its fields with plausible values."""
 
     actor: str  # "anonymous", or a World attribute naming the person who posts
-    url_args: dict[str, str] = field(default_factory=dict)  # URL parameter -> World attribute
+    # URL parameter -> World attribute, or a tuple of the literal values an any(...) converter takes
+    url_args: dict[str, str | tuple[str, ...]] = field(default_factory=dict)
     fields: dict[str, object] = field(default_factory=dict)  # name -> valid value (callable: from the world)
     query: dict[str, object] = field(default_factory=dict)  # query-string arguments the view reads
 
@@ -96,6 +97,8 @@ _RETURN = {f"{lv.name.lower()}_{part}": value for lv in Level for part, value in
 _RETURN |= {"quality_and_impact": "Evaluation forms", "gaps_and_plans": "None", "action": "save", "version": "1"}
 _BULLETIN = {"subject": "Safeguarding update: June", "body": "First paragraph.\n\nSecond paragraph.",
              "sector": "health", "agency": lambda w: str(w.agency_id)}
+_PERIOD_EXPORT = {"date_from": lambda _w: ["1", "4", "2026"], "date_to": lambda _w: ["31", "3", "2027"],
+                  "agency": lambda w: str(w.agency_id)}
 _MARKS = {"booking-{past_booking_id}": "attended", "booking-999999999999": "attended", "booking-x": "attended"}
 
 FORMS: dict[str, Route] = {
@@ -206,6 +209,9 @@ FORMS: dict[str, Route] = {
     "approvals.approve": Route("anonymous", {"token": "approval_token"}),
     "approvals.decline": Route("anonymous", {"token": "approval_token"},
                                {"reason": "Not this quarter: we are short-staffed"}),
+    # A download (audited, so a POST) reads the period and agency from the query string, not the form.
+    "report_exports.download": Route("coordinator", {"kind": ("bookings", "attendance"), "fmt": ("csv", "xlsx")},
+                                     query=_PERIOD_EXPORT),
 }
 
 #: Runs are derandomised, so a run on either database is repeatable and the suite cannot go
@@ -227,8 +233,10 @@ def _attr(world: World, path: str):
     return value
 
 
-def _url_value(world: World, name: str, path: str, data) -> object:
+def _url_value(world: World, name: str, path: str | tuple[str, ...], data) -> object:
     """The world's object for a URL parameter, now and then an id that does not exist."""
+    if isinstance(path, tuple):  # the values an any(...) converter takes: anything else is a 404
+        return data.draw(st.sampled_from(path), label=name)
     if path == "stage":
         return data.draw(st.sampled_from(["before", "after", "follow-up", "<script>", "\x00"]), label=name)
     return data.draw(st.sampled_from([_attr(world, path)] * 4 + [MAX_ID, 1]), label=name)
@@ -331,9 +339,7 @@ QUERY_FORMS: dict[str, Route] = {
         "session_id": lambda w: str(w.past_id), "course_id": lambda w: str(w.course_id)}),
     "certificates.verify": Route("anonymous", query={"code": "ABCD-EFGH"}),
     "suggestions.manage": Route("coordinator", query={"status": "under-review"}),
-    "report_exports.index": Route("coordinator", query={
-        "date_from": lambda _w: ["1", "4", "2026"], "date_to": lambda _w: ["31", "3", "2027"],
-        "agency": lambda w: str(w.agency_id)}),
+    "report_exports.index": Route("coordinator", query=_PERIOD_EXPORT),
     "needs.analysis": Route("coordinator", query={"agency": lambda w: str(w.agency_id)}),
     "accounts.sign_in": Route("anonymous", query={"next": "/my-training"}),
     "audit.index": Route("coordinator", query={

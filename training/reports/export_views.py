@@ -1,8 +1,10 @@
 """Bookings and attendance for a period, exported for agencies' own records (coordinators only).
 
-The period and agency are in the address (a GET form that changes nothing), so the page
-and each download can be bookmarked. Downloads carry names and emails: each is audited by
-the service, and no cache may keep a copy.
+The period and agency are in the address (a GET form that changes nothing), so the page can
+be bookmarked. Downloads carry names and emails and each is recorded in the audit log, so a
+download is a POST (a button, with the CSRF token) to the file's address with the same period
+and agency in its query string: no GET changes anything, so a link, a prefetch or a crawler
+cannot write to the audit log. No cache may keep a copy of a file.
 """
 from __future__ import annotations
 
@@ -88,7 +90,7 @@ class PeriodExportForm(FlaskForm):
             field.raw_data = [str(day.day), str(day.month), str(day.year)]
 
     def query_args(self, period: Period) -> dict[str, list[str] | str]:
-        """The period and agency as URL parameters, for the download links."""
+        """The period and agency as URL parameters, for the download buttons' form addresses."""
         args: dict[str, list[str] | str] = {
             name: [str(day.day), str(day.month), str(day.year)]
             for name, day in (("date_from", period.first), ("date_to", period.last))
@@ -136,10 +138,11 @@ def index() -> ResponseReturnValue:
     return _page(form, period), 200 if period is not None else 400
 
 
-@bp.get("/<any(bookings, attendance):kind>.<any(csv, xlsx):fmt>")
+# A POST: each download is recorded in the audit log. The period and agency stay in the query string.
+@bp.post("/<any(bookings, attendance):kind>.<any(csv, xlsx):fmt>")
 @coordinator_required
 def download(kind: str, fmt: str) -> ResponseReturnValue:
-    """Bookings or attendance of the period's sessions as a CSV or Excel file."""
+    """Bookings or attendance of the period's sessions as a CSV or Excel file (audited)."""
     form, period = _form()
     if period is None:
         return _page(form, period), 400

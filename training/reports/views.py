@@ -23,6 +23,14 @@ from .summary import build_summary
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 
+@bp.app_template_filter("thousands")
+def thousands(number: int) -> str:
+    """A count with thousands separators: 1234567 -> '1,234,567'."""
+    # A filter, not "{:,}".format(...) in the template: Jinja calls filters directly, which
+    # matters in the summary's tables of a few thousand cells (the page and the PDF).
+    return f"{number:,}"
+
+
 def _attachment(content: bytes, mimetype: str, filename: str) -> Response:
     response = Response(content, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
