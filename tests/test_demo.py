@@ -359,10 +359,13 @@ def test_refuses_to_load_in_production(app, runner, monkeypatch):
 
 
 def _fingerprint() -> tuple:
-    sessions = tuple(
-        (s.course.title, s.starts_at, s.capacity, s.places_taken, s.status, s.venue, s.online_link)
-        for s in _sessions()
-    )
+    # Sorted by content, not read in id or start order: two sessions can start at the same time,
+    # and the database may return ties in any order.
+    sessions = tuple(sorted(
+        ((s.course.title, s.starts_at, s.capacity, s.places_taken, s.status, s.venue, s.online_link)
+         for s in _sessions()),
+        key=lambda row: (row[0], row[1], row[2], row[3], row[4].value, row[5] or "", row[6] or ""),
+    ))
     people = tuple(sorted((u.email, u.name, u.agency.name, u.job_title) for u in db.session.scalars(select(User))))
     bookings = tuple(sorted(
         (b.session.course.title, b.session.starts_at, b.user.email, b.status, b.created_at)
