@@ -29,6 +29,9 @@ SECRET = "benchmark-secret-key-not-for-production-use-000"
 SMALL_SCALE = 0.1  # the second dataset size for the query-count comparison
 BUILD_BUDGET_SECONDS = 120
 POST_REQUESTS = 40_000  # distinct (person, session) pairs available to the booking POST
+# The production setting: the busiest pages' fragments shared in Redis (training/cache.py).
+# Queries are counted without it, so the counts are those of a page built from the database.
+CACHE_REDIS_URL = os.environ.get("BENCH_CACHE_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
 def _base_url():
@@ -225,7 +228,8 @@ def run_engine(engine_name: str, scale: float, seconds: float, connections: int,
 
     port = free_port()
     # No worker restarts after max_requests: the peak memory is read from the workers at the end.
-    with serve.gunicorn(url, SECRET, port, 2, ready_path="/_bench/bare", args=("--max-requests", "0")) as server:
+    with serve.gunicorn(url, SECRET, port, 2, ready_path="/_bench/bare", args=("--max-requests", "0"),
+                        extra_env={"CACHE_REDIS_URL": CACHE_REDIS_URL}) as server:
         _warm_up(port, "GET", [("/_bench/bare", None)])
         results = {"bare endpoint": loadgen.run(gen, port, "GET", [("/_bench/bare", None)], seconds, connections)}
         _drain(port)
@@ -324,7 +328,8 @@ def main() -> None:
     dirty = bool(subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True,
                                 cwd=ROOT).stdout.strip())
     print(f"load generator: {gen}" + (" (wrk, 2 threads)" if gen == "wrk" else " (Python threads, fallback)")
-          + f"; {args.connections} connections for {args.seconds} s per page; gunicorn sync, 2 workers; "
+          + f"; {args.connections} connections for {args.seconds} s per page; gunicorn sync, 2 workers, "
+          f"fragment cache {CACHE_REDIS_URL or 'off'}; "
           f"{os.cpu_count()} CPUs shared by server, generator and database", flush=True)
     reports = [run_engine(e, args.scale, args.seconds, args.connections, gen) for e in engines]
     burst_result = None
@@ -345,7 +350,7 @@ def main() -> None:
     out = RESULTS / f"{stamp}-{commit}.json"
     out.write_text(json.dumps({"date": stamp, "commit": commit, "uncommitted_changes": dirty, "generator": gen,
                                "scale": args.scale, "seconds": args.seconds, "connections": args.connections,
-                               "cpus": os.cpu_count(), "reports": reports, "burst": burst_result,
+                               "cpus": os.cpu_count(), "fragment_cache": CACHE_REDIS_URL or None, "reports": reports, "burst": burst_result,
                                "budgets": budget_lines}, indent=2, default=str))
     print(f"\nwritten to {out.relative_to(ROOT)}")
     if engines and "sqlite" in engines:

@@ -41,12 +41,13 @@ def _wait_until_serving(port: int, server: subprocess.Popen, ready_path: str, se
 
 @contextmanager
 def gunicorn(database_url: str, secret_key: str, port: int, workers: int, *, log: IO | None = None,
-             ready_path: str = "/healthz", args: tuple[str, ...] = ()) -> Iterator[subprocess.Popen]:
+             ready_path: str = "/healthz", args: tuple[str, ...] = (),
+             extra_env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
     """`bench.app:app` (the app plus a bare endpoint) under gunicorn.conf.py with `workers`
     sync workers on 127.0.0.1:`port`, serving once `ready_path` answers 200. `args` override
-    the config file's settings."""
+    the config file's settings; `extra_env` adds settings (the fragment cache, say)."""
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": secret_key, "BIND": f"127.0.0.1:{port}",
-           "WEB_CONCURRENCY": str(workers), "LOG_LEVEL": "warning"}
+           "WEB_CONCURRENCY": str(workers), "LOG_LEVEL": "warning", **(extra_env or {})}
     env.pop("PORT", None)  # gunicorn.conf.py would prefer it to BIND
     server = subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py", "--access-logfile", "/dev/null", *args,
                                "bench.app:app"], cwd=ROOT, env=env, stdout=log,

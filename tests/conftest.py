@@ -76,6 +76,30 @@ def app(tmp_path_factory):
         db.engine.dispose()
 
 
+SHARED_SETTINGS = ("TESTING", "SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_ENGINE_OPTIONS", "WTF_CSRF_ENABLED",
+                   "PASSWORD_HASH_METHOD", "RATELIMIT_ENABLED", "SERVER_NAME")
+
+
+@pytest.fixture
+def make_app(app):
+    """make_app(**overrides) -> another app (another worker, say) with the suite's settings and
+    these changes, on the suite's database."""
+    made = []
+
+    def _make(**overrides):
+        config = {key: app.config[key] for key in SHARED_SETTINGS}
+        config.update(overrides)
+        new_app = create_app(config)
+        new_app.test_client_class = IsolatedClient
+        made.append(new_app)
+        return new_app
+
+    yield _make
+    for new_app in made:
+        with new_app.app_context():
+            db.engine.dispose()
+
+
 def _empty_tables() -> None:
     tables = [t.name for t in db.metadata.sorted_tables]
     # DELETE, not TRUNCATE: on PostgreSQL a TRUNCATE of every table makes new files for each

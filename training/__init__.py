@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from .cache import register_cache
 from .cli import register_cli
 from .config import build_config
 from .web import (
@@ -24,6 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(build_config(app.instance_path, config))
     register_url_converters(app)
     register_extensions(app)
+    register_cache(app)
     register_templates(app)
     register_static(app)
     register_security(app)

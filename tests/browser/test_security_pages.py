@@ -7,7 +7,6 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.browser.conftest import assert_accessible
-from tests.security.conftest import make_app  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 

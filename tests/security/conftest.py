@@ -1,36 +1,11 @@
-"""Apps of the security tests' own (rate limits or CSRF on), on the suite's database."""
+"""Helpers of the security tests: row counts and URLs filled in for every route."""
 from __future__ import annotations
 
 import re
 
-import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import IsolatedClient
-from training import create_app
 from training.extensions import db
-
-SHARED_SETTINGS = ("TESTING", "SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_ENGINE_OPTIONS", "WTF_CSRF_ENABLED",
-                   "PASSWORD_HASH_METHOD", "RATELIMIT_ENABLED", "SERVER_NAME")
-
-
-@pytest.fixture
-def make_app(app):
-    """make_app(**overrides) -> an app with the suite's settings and these changes."""
-    made = []
-
-    def _make(**overrides):
-        config = {key: app.config[key] for key in SHARED_SETTINGS}
-        config.update(overrides)
-        new_app = create_app(config)
-        new_app.test_client_class = IsolatedClient
-        made.append(new_app)
-        return new_app
-
-    yield _make
-    for new_app in made:
-        with new_app.app_context():
-            db.engine.dispose()
 
 
 def row_counts() -> dict[str, int]:

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, get_template_attribute, redirect, render_template, request, url_for
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
+from .. import cache
 from ..auth import coordinator_required
 from ..db import utcnow
 from ..errors import DomainError
@@ -63,15 +64,28 @@ def index() -> str:
     now = utcnow()
     filter_form = CatalogueFilterForm(request.args, services.month_starts(now))
     filters = filter_form.filters()
-    page = services.search_sessions(filters, page=_page_number(), per_page=_per_page(), now=now)
     filter_args = filter_form.query_args(filters)
+    number, per_page = _page_number(), _per_page()
+
+    def build() -> dict[str, str]:
+        page = services.search_sessions(filters, page=number, per_page=per_page, now=now)
+        title = "Find a course" + (f" (page {page.number} of {page.pages})" if page.number > 1 else "")
+        results = render_template(
+            "catalogue/_results.html",
+            filtered=bool(filter_args),
+            page=page,
+            pagination=govuk_pagination("catalogue.index", page.number, page.pages, filter_args),
+            now=now,
+        )
+        return {"title": str(escape(title)), "results": results}
+
+    parts = cache.fragments(cache.CATALOGUE, ("index", request.script_root, sorted(filter_args.items()),
+                                              number, per_page), build)
     return render_template(
         "catalogue/index.html",
         filter_fields=_filter_fields(filter_form),
         filtered=bool(filter_args),
-        page=page,
-        pagination=govuk_pagination("catalogue.index", page.number, page.pages, filter_args),
-        now=now,
+        **parts,
     )
 
 
@@ -82,12 +96,13 @@ def course(course_id: int) -> str:
     found = services.catalogue_course(course_id, current_user if current_user.is_authenticated else None)
     if found is None:
         abort(404)
-    return render_template(
-        "catalogue/course.html",
-        course=found,
-        sessions=services.course_upcoming_sessions(course_id, now),
-        now=now,
-    )
+
+    def build() -> dict[str, str]:
+        sessions = services.course_upcoming_sessions(course_id, now)
+        return {"content": render_template("catalogue/_course.html", course=found, sessions=sessions, now=now)}
+
+    parts = cache.fragments(cache.CATALOGUE, ("course", request.script_root, course_id), build)
+    return render_template("catalogue/course.html", course=found, **parts)
 
 
 # ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from flask import Blueprint, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
+from .. import cache
 from ..auth import coordinator_required
 from ..compliance import services as compliance_services
 from ..db import utcnow
@@ -54,17 +55,20 @@ def _view(period: Period) -> SummaryView:
 
 
 def _page(form: SummaryPeriodForm, period: Period | None, status: int = 200) -> ResponseReturnValue:
-    view = _view(period) if period is not None else None
+    def build() -> dict[str, str]:
+        view = _view(period)
+        return {"body": render_template("reports/_summary_body.html", view=view, summary=view.summary,
+                                        period_args=period_args(period), pounds=pounds, pdf=False)}
+
+    parts = (cache.fragments(cache.REPORTS, ("summary", request.script_root, period.first, period.last), build)
+             if period is not None else {})
     return render_template(
         "reports/summary.html",
         form=form,
-        view=view,
-        summary=view.summary if view else None,
-        period_args=period_args(period) if period else None,
+        period=period,
         quick_links=financial_year_links(utcnow()),
         period_args_for=period_args,
-        pounds=pounds,
-        pdf=False,
+        **parts,
     ), status
 
 

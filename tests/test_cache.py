@@ -1,0 +1,164 @@
+"""The shared fragment cache: pages served from Redis, moved on by every committed write to
+what they show, the same for every worker, and pages still served when Redis fails."""
+from __future__ import annotations
+
+import logging
+import os
+from datetime import UTC, datetime
+
+import pytest
+import redis
+from sqlalchemy import event, update
+
+from tests.factories import CoordinatorFactory, CourseFactory, SessionFactory, UserFactory
+from tests.reports.summary_helpers import page_tables
+from tests.security.conftest import without_nonces
+from training.accounts.models import User
+from training.booking.services import book_place
+from training.cache import AREAS, CATALOGUE, REPORTS, areas_touched
+from training.catalogue.models import Course, CourseSession
+from training.extensions import db
+
+REDIS_URL = "redis://127.0.0.1:6379/14"
+# Our own keys: the suite may run on SQLite and PostgreSQL at once against one Redis.
+PREFIX = f"test-cache-{os.getpid()}"
+YEAR = "from=2019-04-01&to=2020-03-31"
+
+
+@pytest.fixture
+def redis_db():
+    connection = redis.Redis.from_url(REDIS_URL)
+
+    def forget() -> None:
+        for key in connection.scan_iter(f"{PREFIX}:*"):
+            connection.delete(key)
+
+    forget()
+    yield connection
+    forget()
+    connection.close()
+
+
+@pytest.fixture
+def worker(make_app, redis_db):
+    """worker() -> another worker of the app; all of them share one fragment cache."""
+    return lambda: make_app(CACHE_REDIS_URL=REDIS_URL, CACHE_KEY_PREFIX=PREFIX)
+
+
+def _text(client, path: str) -> str:
+    response = client.get(path)
+    assert response.status_code == 200, (path, response.status_code)
+    return response.get_data(as_text=True)
+
+
+def _generations(redis_db) -> dict[str, int]:
+    return {area.name: int(redis_db.get(f"{PREFIX}:generation:{area.name}") or 0) for area in AREAS}
+
+
+def test_the_catalogue_is_served_again_without_reading_the_database(worker):
+    SessionFactory(course__title="Neglect: recognising it early")
+    app = worker()
+    client = app.test_client()
+    first = _text(client, "/")
+    assert "Neglect: recognising it early" in first
+    statements: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", note)
+        try:
+            second = _text(client, "/")
+        finally:
+            event.remove(db.engine, "before_cursor_execute", note)
+    assert without_nonces(second) == without_nonces(first)
+    assert not [s for s in statements if "course_sessions" in s], statements
+
+
+def test_a_booking_shows_at_once_on_the_catalogue_and_the_course_page(worker):
+    session = SessionFactory(capacity=5)
+    person_id = UserFactory().id
+    app = worker()
+    client = app.test_client()
+    course_page = f"/courses/{session.course_id}"
+    assert "5 places left" in _text(client, "/")
+    assert "5 places left" in _text(client, course_page)
+    with app.app_context():
+        book_place(session.id, db.session.get(User, person_id))
+    assert "4 places left" in _text(client, "/")
+    assert "4 places left" in _text(client, course_page)
+
+
+def test_a_change_made_by_one_worker_is_seen_by_every_other(worker):
+    session = SessionFactory(course__title="Old title")
+    # Both start before anything is cached: a worker starting moves every area on.
+    reader, writer = worker(), worker()
+    assert "Old title" in _text(reader.test_client(), "/")
+    with writer.app_context():
+        db.session.execute(update(Course).where(Course.id == session.course_id).values(title="New title"))
+        db.session.commit()
+    page = _text(reader.test_client(), "/")
+    assert "New title" in page and "Old title" not in page
+
+
+def test_the_summary_is_cached_until_a_change_to_its_figures(worker):
+    session = SessionFactory(starts_at=datetime(2019, 6, 3, 9, tzinfo=UTC), ends_at=datetime(2019, 6, 3, 12, tzinfo=UTC),
+                             booking_closes_at=datetime(2019, 6, 2, 9, tzinfo=UTC))
+    coordinator_id = CoordinatorFactory().id
+    app = worker()
+    client = app.test_client()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = str(coordinator_id)
+
+    def cancelled() -> str:
+        rows = {row[0]: row[1:] for row in page_tables(_text(client, f"/reports/summary?{YEAR}"))["headline"][1:]}
+        return rows["Sessions cancelled"][0]
+
+    assert cancelled() == "0"
+    with app.app_context():
+        found = db.session.get(CourseSession, session.id)
+        found.cancel(datetime(2019, 6, 1, tzinfo=UTC), "Trainer ill")
+        db.session.commit()
+    assert cancelled() == "1"
+
+
+def test_only_committed_writes_move_areas_on_core_statements_included(worker, redis_db):
+    course_id = CourseFactory().id
+    app = worker()
+    start = _generations(redis_db)
+    with app.app_context():
+        db.session.execute(update(Course).where(Course.id == course_id).values(title="Never saved"))
+        db.session.rollback()
+        assert _generations(redis_db) == start
+        # A Core statement on the session's connection, as the history import writes.
+        db.session.connection().execute(update(Course.__table__).where(Course.__table__.c.id == course_id)
+                                        .values(title="Saved"))
+        db.session.commit()
+    assert _generations(redis_db) == {name: n + 1 for name, n in start.items()}
+
+
+def test_which_writes_make_which_areas_stale():
+    assert areas_touched({"bookings"}) == [CATALOGUE, REPORTS]
+    assert areas_touched({"evaluations", "answers"}) == [REPORTS]
+    assert areas_touched({"audit_events", "outbox_messages"}) == []
+    assert areas_touched(set()) == []
+
+
+def test_fragments_expire_for_what_time_alone_changes(worker, redis_db):
+    SessionFactory()
+    _text(worker().test_client(), "/")
+    keys = redis_db.keys(f"{PREFIX}:fragment:catalogue:*")
+    assert keys
+    assert all(0 < redis_db.ttl(key) <= CATALOGUE.seconds for key in keys)
+
+
+def test_without_redis_pages_are_still_served_and_the_failure_logged(make_app, caplog):
+    SessionFactory(course__title="Still listed")
+    with caplog.at_level(logging.WARNING, logger="training.cache"):
+        # Nothing listens on port 1: every Redis call fails at once.
+        app = make_app(CACHE_REDIS_URL="redis://127.0.0.1:1/0", CACHE_KEY_PREFIX="down")
+        page = _text(app.test_client(), "/")
+    assert "Still listed" in page
+    assert "fragment cache unavailable, rendering without it: ConnectionError" in caplog.text
+    assert "generations not moved on" in caplog.text

@@ -1,0 +1,178 @@
+"""Rendered fragments shared by every worker and host, kept in Redis.
+
+Pages that many people read and few change (the catalogue, a course page, the subgroup
+summary) keep their costly part, the queries and the HTML they become, here. Each fragment
+belongs to an *area* with a generation number in Redis. Every committed write to a table the
+area reads moves its generation on, so a fragment is never older than the last change to
+its data. Time alone can change some of them too (a session starting leaves the catalogue),
+so each area also has a time to live.
+
+Why generations move after the commit, never before: a reader who saw the new generation
+before the commit could store the old data under it. Moving it after the commit means a
+fragment built from old data is stored under an old generation, which nobody reads again.
+
+Without `CACHE_REDIS_URL` nothing is cached (one process has nothing to share). When Redis
+fails, pages are rendered as if there were no cache, and the failure is logged.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import redis
+from flask import Flask, current_app
+from markupsafe import Markup
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+# Tables whose writes never change what a cached page shows: moving generations on them
+# would only empty the cache (the sender marks emails sent every few seconds).
+IGNORED_TABLES = frozenset({"audit_events", "outbox_messages", "signed_out_sessions"})
+
+
+@dataclass(frozen=True)
+class Area:
+    """Fragments that go stale together: `tables` they are built from (None: all of them)."""
+
+    name: str
+    tables: frozenset[str] | None
+    seconds: int  # time to live, for what time alone changes
+
+
+CATALOGUE = Area("catalogue", frozenset({"courses", "course_sessions", "course_themes", "bookings"}), 60)
+REPORTS = Area("reports", None, 3600)
+AREAS = (CATALOGUE, REPORTS)
+
+_TOUCHED = "cache_touched_tables"  # tables written in the connection's open transaction
+_COMMITTED = "cache_committed_tables"  # written and committed, generations not yet moved
+
+
+def areas_touched(tables: Iterable[str]) -> list[Area]:
+    """The areas whose fragments a write to `tables` makes stale."""
+    written = set(tables) - IGNORED_TABLES
+    return [a for a in AREAS if written and (a.tables is None or written & a.tables)]
+
+
+class FragmentCache:
+    """Fragments in Redis under `prefix`, one generation counter per area."""
+
+    def __init__(self, client: redis.Redis, prefix: str) -> None:
+        self.client = client
+        self.prefix = prefix
+
+    def _generation_key(self, area: Area) -> str:
+        return f"{self.prefix}:generation:{area.name}"
+
+    def fetch(self, area: Area, key: Iterable[object], build: Callable[[], dict[str, str]]) -> dict[str, Markup]:
+        """The fragments stored for `key` in the area's current generation, or `build()`'s, stored.
+
+        `build` returns rendered HTML by name; Jinja has escaped it already, so it comes back as Markup.
+        """
+        digest = hashlib.sha256(repr(tuple(key)).encode()).hexdigest()[:32]
+        try:
+            generation = int(self.client.get(self._generation_key(area)) or 0)
+            fragment_key = f"{self.prefix}:fragment:{area.name}:{generation}:{digest}"
+            stored = self.client.get(fragment_key)
+        except redis.RedisError as error:
+            log.warning("fragment cache unavailable, rendering without it: %s", type(error).__name__)
+            return _markup(build())
+        if stored is not None:
+            return _markup(json.loads(stored))
+        built = build()
+        try:
+            self.client.set(fragment_key, json.dumps(built), ex=area.seconds)
+        except redis.RedisError as error:
+            log.warning("fragment cache unavailable, not storing: %s", type(error).__name__)
+        return _markup(built)
+
+    def move_on(self, areas: Iterable[Area]) -> None:
+        """Start new generations: every fragment stored so far in `areas` is stale."""
+        areas = list(areas)
+        if not areas:
+            return
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            for area in areas:
+                pipe.incr(self._generation_key(area))
+            pipe.execute()
+        except redis.RedisError as error:
+            # Fragments may now outlive a change by their time to live: say so loudly.
+            log.error("fragment cache generations not moved on (%s): cached pages may be stale for up to %d s",
+                      type(error).__name__, max(a.seconds for a in areas))
+
+
+def _markup(fragments: dict[str, str]) -> dict[str, Markup]:
+    # Every fragment is the output of render_template, so Jinja has escaped what it holds.
+    return {name: Markup(html) for name, html in fragments.items()}  # noqa: S704  # nosec B704
+
+
+def fragments(area: Area, key: Iterable[object], build: Callable[[], dict[str, str]]) -> dict[str, Markup]:
+    """`build()`'s fragments, from the shared cache when the app has one."""
+    cache: FragmentCache | None = current_app.extensions.get("fragment_cache")
+    if cache is None:
+        return _markup(build())
+    return cache.fetch(area, key, build)
+
+
+def _watch_writes(engine: Engine, cache: FragmentCache) -> None:
+    """Move generations on after each commit that wrote to a table an area reads.
+
+    Watching the engine, not the ORM session, sees every write: flushes, bulk statements and
+    Core inserts alike. The tables are noted on the pooled connection; a commit marks them
+    committed, and the generations move when the connection goes back to the pool, after
+    the database has committed.
+    """
+
+    @event.listens_for(engine, "after_execute")
+    def _note(conn: Connection, clauseelement, *_args) -> None:
+        if getattr(clauseelement, "is_dml", False):
+            conn.info.setdefault(_TOUCHED, set()).add(clauseelement.table.name)
+
+    @event.listens_for(engine, "commit")
+    def _committing(conn: Connection) -> None:
+        touched = conn.info.pop(_TOUCHED, None)
+        if touched:
+            conn.info.setdefault(_COMMITTED, set()).update(touched)
+
+    @event.listens_for(engine, "rollback")
+    def _rolled_back(conn: Connection) -> None:
+        conn.info.pop(_TOUCHED, None)
+
+    @event.listens_for(engine.pool, "checkin")
+    def _returned(_dbapi_connection, record) -> None:
+        committed = record.info.pop(_COMMITTED, None) if record is not None else None
+        if committed:
+            cache.move_on(areas_touched(committed))
+
+
+def _prefix(app: Flask) -> str:
+    """Keys of one database only: two databases may share a Redis (a test and a demo, say)."""
+    configured = app.config.get("CACHE_KEY_PREFIX")
+    if configured:
+        return configured
+    with app.app_context():
+        url = db.engine.url.render_as_string(hide_password=True)
+    return "fragments:" + hashlib.sha256(url.encode()).hexdigest()[:12]
+
+
+def register_cache(app: Flask) -> None:
+    """The shared fragment cache, when `CACHE_REDIS_URL` names a Redis."""
+    url = app.config.get("CACHE_REDIS_URL")
+    if not url:
+        return
+    timeout = app.config["CACHE_TIMEOUT_SECONDS"]
+    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    cache = FragmentCache(client, _prefix(app))
+    app.extensions["fragment_cache"] = cache
+    with app.app_context():
+        _watch_writes(db.engine, cache)
+    # The database may have changed while no worker watched (a restore, a release's data
+    # migration, another process on a new Redis): start afresh.
+    cache.move_on(AREAS)
