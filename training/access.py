@@ -139,6 +139,7 @@ ACCESS_MATRIX: dict[str, dict[str, str]] = {
     "booking.session_detail": _public(),
     "booking.book": _signed_in(302),                        # POST; the past session refuses, flashes
     "booking.my_training": _signed_in(),
+    "booking.past_courses": _signed_in(),
     "booking.booking_detail": _own_booking(),
     "booking.cancel": _own_booking(),
     "booking.accept_offer": _own_booking(302),              # POST; not an offer: flash, redirect

@@ -38,6 +38,7 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         "OFFER_HOURS": int(env.get("OFFER_HOURS", "48")),
         "CATALOGUE_PAGE_SIZE": int(env.get("CATALOGUE_PAGE_SIZE", "10")),
         "PEOPLE_PAGE_SIZE": int(env.get("PEOPLE_PAGE_SIZE", "25")),
+        "PAST_COURSES_PAGE_SIZE": int(env.get("PAST_COURSES_PAGE_SIZE", "25")),
         # Evaluation and certificates (London model).
         "FOLLOW_UP_WEEKS": int(env.get("FOLLOW_UP_WEEKS", "6")),
         "CERTIFICATE_REQUIRES_EVALUATION": _bool(env.get("CERTIFICATE_REQUIRES_EVALUATION"), True),
@@ -61,6 +62,11 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Uploads (history import files); larger requests get a clear 413 page.
         "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024,
         # Security and privacy.
+        # Rendered fragments of the busiest pages, shared by every worker and host (see
+        # training/cache.py). Empty: nothing is cached.
+        "CACHE_REDIS_URL": env.get("CACHE_REDIS_URL", ""),
+        "CACHE_KEY_PREFIX": env.get("CACHE_KEY_PREFIX", ""),
+        "CACHE_TIMEOUT_SECONDS": float(env.get("CACHE_TIMEOUT_SECONDS", "0.5")),
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "SIGN_IN_RATE_LIMIT": env.get("SIGN_IN_RATE_LIMIT", "10 per minute; 50 per hour"),

@@ -109,6 +109,22 @@ def write_transaction() -> Iterator:
         _write_intent.reset(token)
 
 
+@contextmanager
+def kept_after_commit() -> Iterator[None]:
+    """What a service loads stays loaded after it commits, for the rest of the block.
+
+    For a view that only reads back what the service has just written, for its flash message
+    and redirect: after a normal commit each object would be read again, a query each, on the
+    busiest write of all (booking). Not for code that must then see other transactions' changes.
+    """
+    session = db.session()
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = expire
+
+
 def enum_type(enum_cls, length: int = 32):
     """A portable VARCHAR enum column storing the members' values."""
     from sqlalchemy import Enum

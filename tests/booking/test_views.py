@@ -251,6 +251,78 @@ def test_my_training_needs_sign_in(client):
     assert "/sign-in" in response.headers["Location"]
 
 
+def _past_places(person, n: int, title: str = "Past course") -> list[Booking]:
+    """n confirmed places on sessions that started 1..n days ago, the latest first."""
+    now = utcnow()
+    bookings = []
+    for day in range(1, n + 1):
+        session = SessionFactory(course=CourseFactory(title=f"{title} {day}"), starts_at=now - timedelta(days=day),
+                                 booking_closes_at=now - timedelta(days=day + 1))
+        bookings.append(Booking(session_id=session.id, user_id=person.id, status=S.CONFIRMED, confirmed_at=now))
+    db.session.add_all(bookings)
+    db.session.commit()
+    return bookings
+
+
+def _past_titles(page: str) -> list[str]:
+    return re.findall(r'href="/bookings/\d+">(Past course \d+)</a>', page)
+
+
+def test_my_training_shows_the_latest_ten_past_courses_and_links_to_the_rest(login_as):
+    person = UserFactory()
+    _past_places(person, 12)
+    web = login_as(person)
+    page = _text(web.get("/my-training"))
+    assert _past_titles(page) == [f"Past course {d}" for d in range(1, 11)]
+    assert '<a class="govuk-link" href="/my-training/past">See all your 12 past courses</a>' in page
+    first = _text(web.get("/my-training/past?page=1"))
+    assert _past_titles(first) == [f"Past course {d}" for d in range(1, 13)]  # 25 a page: all of them
+    assert "Showing" not in first
+
+
+def test_past_courses_come_a_page_at_a_time_and_a_bad_page_is_the_nearest(login_as, app, monkeypatch):
+    monkeypatch.setitem(app.config, "PAST_COURSES_PAGE_SIZE", 5)
+    person = UserFactory()
+    _past_places(person, 12)
+    web = login_as(person)
+    second = _text(web.get("/my-training/past?page=2"))
+    assert _past_titles(second) == [f"Past course {d}" for d in range(6, 11)]
+    assert "Showing 6 to 10 of 12." in second and "(page 2 of 3)" in second
+    assert 'href="/my-training/past?page=3"' in second and 'href="/my-training/past?page=1"' in second
+    assert _past_titles(_text(web.get("/my-training/past?page=99"))) == ["Past course 11", "Past course 12"]
+    assert _past_titles(_text(web.get("/my-training/past?page=nonsense"))) == _past_titles(
+        _text(web.get("/my-training/past")))
+
+
+def test_past_courses_are_only_your_own_confirmed_places(login_as):
+    person, other = UserFactory(), UserFactory()
+    _past_places(other, 2, title="Someone else's")
+    mine = _past_places(person, 3)
+    mine[0].status = S.CANCELLED  # cancelled before the day: not a course you took
+    db.session.commit()
+    services.book_place(SessionFactory(course=CourseFactory(title="Past course to come")).id, person)
+    page = _text(login_as(person).get("/my-training/past"))
+    assert _past_titles(page) == ["Past course 2", "Past course 3"]
+    assert "Someone else" not in page and "Past course to come" not in page
+
+
+def test_past_courses_need_sign_in(client):
+    response = client.get("/my-training/past")
+    assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+
+
+def test_someone_with_no_past_courses_is_told_so(login_as):
+    page = _text(login_as(UserFactory()).get("/my-training/past"))
+    assert "You have no past courses yet." in page and "<table" not in page
+
+
+def test_past_courses_query_count_does_not_grow_with_history(login_as):
+    few, many = UserFactory(), UserFactory()
+    _past_places(few, 2, title="Few")
+    _past_places(many, 30, title="Many")
+    assert _queries_for(login_as(few), "/my-training/past") == _queries_for(login_as(many), "/my-training/past")
+
+
 def _seed_my_training(person, n: int) -> None:
     """n bookings of every kind the page shows, on distinct courses."""
     now = utcnow()

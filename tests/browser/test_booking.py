@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -10,6 +11,7 @@ from tests.browser.conftest import assert_accessible, sign_in
 from tests.factories import AgencyFactory, CoordinatorFactory, CourseFactory, SessionFactory, UserFactory
 from training.booking import services
 from training.booking.models import Booking, BookingStatus
+from training.db import utcnow
 from training.extensions import db
 
 S = BookingStatus
@@ -194,3 +196,27 @@ def test_coordinator_bookings_page_book_on_behalf_overbook_and_move(page):
     page.get_by_role("button", name="Yes, cancel this place").click()
     expect(_banner(page)).to_contain_text("Olu Over's place on Exploitation: county lines")
     expect(page.get_by_role("table", name="Places offered from the waiting list")).to_contain_text("Will Waiting")
+
+
+def test_a_long_history_is_a_page_away_from_my_training(page, app, monkeypatch):
+    monkeypatch.setitem(app.config, "PAST_COURSES_PAGE_SIZE", 5)
+    person = UserFactory(email="long.history@example.org")
+    now = utcnow()
+    for day in range(1, 13):
+        session = SessionFactory(course=CourseFactory(title=f"Course taken {day} days ago"),
+                                 starts_at=now - timedelta(days=day), booking_closes_at=now - timedelta(days=day + 1))
+        db.session.add(Booking(session_id=session.id, user_id=person.id, status=S.CONFIRMED, confirmed_at=now))
+    db.session.commit()
+
+    sign_in(page, "long.history@example.org")
+    page.goto("/my-training")
+    expect(page.get_by_role("link", name="Course taken 10 days ago")).to_be_visible()
+    expect(page.get_by_role("link", name="Course taken 11 days ago")).to_have_count(0)
+    page.get_by_role("link", name="See all your 12 past courses").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Past courses")
+    assert_accessible(page)
+    page.get_by_role("navigation", name="Pagination").get_by_role("link", name="Next").click()
+    expect(page).to_have_url(re.compile(r"/my-training/past\?page=2$"))
+    expect(page.get_by_text("Showing 6 to 10 of 12.")).to_be_visible()
+    expect(page.get_by_role("link", name="Course taken 6 days ago")).to_be_visible()
+    assert_accessible(page)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defaultload, lazyload
 
@@ -19,7 +19,7 @@ from ..accounts.models import User
 from ..audit import services as audit
 from ..catalogue import signals
 from ..catalogue.models import Course, CourseSession, SessionStatus
-from ..catalogue.services import in_catalogue, lock_session
+from ..catalogue.services import Page, in_catalogue, lock_session, paginate
 from ..db import utcnow, write_transaction
 from ..errors import DomainError
 from ..extensions import db
@@ -143,12 +143,12 @@ def _offer_expiry(session: CourseSession, now: datetime) -> datetime:
     return min(now + timedelta(hours=hours), session.starts_at)
 
 
-def _lapse(session: CourseSession, now: datetime, conditions: tuple, transition: Callable[[Booking], None],
+def _lapse(session: CourseSession, now: datetime, condition, transition: Callable[[Booking], None],
            event: BookingEvent) -> list[Booking]:
-    """Apply `transition` to this locked session's bookings that match `conditions`, oldest first,
+    """Apply `transition` to this locked session's bookings that match `condition`, oldest first,
     and announce `event` for each: offers, approval requests and approval holds all run out so."""
     lapsed = db.session.scalars(
-        select(Booking).where(Booking.session_id == session.id, *conditions).order_by(Booking.id)
+        select(Booking).where(Booking.session_id == session.id, condition).order_by(Booking.id)
     ).all()
     for booking in lapsed:
         transition(booking)
@@ -156,25 +156,44 @@ def _lapse(session: CourseSession, now: datetime, conditions: tuple, transition:
     return list(lapsed)
 
 
+def _offer_ran_out(now: datetime):
+    return and_(Booking.status == BookingStatus.OFFERED, Booking.offer_expires_at <= now)
+
+
+def _request_ran_out(now: datetime):
+    return and_(Booking.status == BookingStatus.AWAITING_APPROVAL, Booking.approval_expires_at <= now)
+
+
+def _hold_ran_out(now: datetime):
+    return and_(Booking.status == BookingStatus.AWAITING_APPROVAL, Booking.approval_holds_place.is_(True),
+                Booking.approval_hold_until <= now)
+
+
 def _release_expired_offers(session: CourseSession, now: datetime) -> list[Booking]:
     """Close offers on this locked session that were not accepted in time."""
-    return _lapse(session, now, (Booking.status == BookingStatus.OFFERED, Booking.offer_expires_at <= now),
-                  lambda booking: booking.expire(now), BookingEvent.OFFER_EXPIRED)
+    return _lapse(session, now, _offer_ran_out(now), lambda booking: booking.expire(now), BookingEvent.OFFER_EXPIRED)
 
 
 def _expire_approval_requests(session: CourseSession, now: datetime) -> list[Booking]:
     """Close requests on this locked session that the manager did not answer in time."""
-    return _lapse(session, now,
-                  (Booking.status == BookingStatus.AWAITING_APPROVAL, Booking.approval_expires_at <= now),
-                  lambda booking: booking.expire_approval(now), BookingEvent.APPROVAL_EXPIRED)
+    return _lapse(session, now, _request_ran_out(now), lambda booking: booking.expire_approval(now),
+                  BookingEvent.APPROVAL_EXPIRED)
 
 
 def _release_lapsed_holds(session: CourseSession, now: datetime) -> list[Booking]:
     """Stop holding places for requests on this locked session whose hold ran out."""
-    return _lapse(session, now,
-                  (Booking.status == BookingStatus.AWAITING_APPROVAL, Booking.approval_holds_place.is_(True),
-                   Booking.approval_hold_until <= now),
-                  Booking.release_approval_hold, BookingEvent.APPROVAL_HOLD_RELEASED)
+    return _lapse(session, now, _hold_ran_out(now), Booking.release_approval_hold, BookingEvent.APPROVAL_HOLD_RELEASED)
+
+
+def _anything_lapsed(session: CourseSession, now: datetime) -> bool:
+    """Whether any offer, approval request or approval hold on this locked session has run out:
+    one query, so the three that close them run only when there is something to close."""
+    return db.session.scalar(
+        select(Booking.id).where(
+            Booking.session_id == session.id,
+            or_(_offer_ran_out(now), _request_ran_out(now), _hold_ran_out(now)),
+        ).limit(1)
+    ) is not None
 
 
 def _offer_freed_places(session: CourseSession, now: datetime) -> list[Booking]:
@@ -183,9 +202,10 @@ def _offer_freed_places(session: CourseSession, now: datetime) -> list[Booking]:
     Lapsed offers, approval requests and approval holds are closed first, so the places they
     held are counted as free even when `tick` has not run yet.
     """
-    _expire_approval_requests(session, now)
-    _release_lapsed_holds(session, now)
-    _release_expired_offers(session, now)
+    if _anything_lapsed(session, now):
+        _expire_approval_requests(session, now)
+        _release_lapsed_holds(session, now)
+        _release_expired_offers(session, now)
     _sync_places_taken(session)
     offers: list[Booking] = []
     if session.status != SessionStatus.SCHEDULED or now >= session.starts_at:
@@ -680,46 +700,61 @@ def session_page(session_id: int, viewer: User | None, now: datetime | None = No
     )
 
 
+#: Past courses on My training; the rest are a page away, so a long history stays quick to show.
+PAST_COURSES_ON_MY_TRAINING = 10
+
+
 @dataclass
 class MyTraining:
     upcoming: list[Booking]
     waiting: list[tuple[Booking, int]]
     offers: list[Booking]
-    past: list[Booking]
+    past: Page[Booking]  # the latest PAST_COURSES_ON_MY_TRAINING, with the total
     awaiting: list[Booking] = field(default_factory=list)  # waiting for the manager's approval
 
 
+def _bookings_shown(stmt: Select) -> Select:
+    # The page shows each session's course, dates and venue: skip the eager trainers, themes
+    # and the person again, which cost half the page on a long history.
+    return stmt.options(lazyload(Booking.user),
+                        defaultload(Booking.session).lazyload(CourseSession.trainers),
+                        defaultload(Booking.session).defaultload(CourseSession.course).lazyload(Course.theme_rows))
+
+
 def my_training(user: User, now: datetime | None = None) -> MyTraining:
-    """A person's bookings, requests awaiting approval, waiting-list places, open offers and past courses."""
+    """A person's bookings, requests awaiting approval, waiting-list places, open offers and latest past courses."""
     now = now or utcnow()
-    rows = db.session.scalars(
+    rows = db.session.scalars(_bookings_shown(
         select(Booking)
         .join(Booking.session)
-        .where(Booking.user_id == user.id)
+        .where(Booking.user_id == user.id, CourseSession.starts_at > now)
         .order_by(CourseSession.starts_at, Booking.id)
-        # The page shows each session's course, dates and venue: skip the eager trainers, themes
-        # and the person again, which cost half the page on a long history.
-        .options(lazyload(Booking.user),
-                 defaultload(Booking.session).lazyload(CourseSession.trainers),
-                 defaultload(Booking.session).defaultload(CourseSession.course).lazyload(Course.theme_rows))
-    ).all()
-    upcoming, waiting, offers, past, awaiting = [], [], [], [], []
-    waiting_ids = [b.id for b in rows if b.status == BookingStatus.WAITLISTED and b.session.starts_at > now]
-    positions = _positions(waiting_ids)
+    )).all()
+    upcoming, waiting, offers, awaiting = [], [], [], []
+    positions = _positions([b.id for b in rows if b.status == BookingStatus.WAITLISTED])
     for b in rows:
-        future = b.session.starts_at > now
-        if b.status == BookingStatus.CONFIRMED and future:
+        if b.status == BookingStatus.CONFIRMED:
             upcoming.append(b)
-        elif b.status == BookingStatus.WAITLISTED and future:
+        elif b.status == BookingStatus.WAITLISTED:
             waiting.append((b, positions[b.id]))
-        elif b.status == BookingStatus.OFFERED and future and not b.offer_has_expired(now):
+        elif b.status == BookingStatus.OFFERED and not b.offer_has_expired(now):
             offers.append(b)
-        elif b.status == BookingStatus.AWAITING_APPROVAL and future:
+        elif b.status == BookingStatus.AWAITING_APPROVAL:
             awaiting.append(b)
-        elif b.status == BookingStatus.CONFIRMED:
-            past.append(b)
-    past.reverse()
+    past = past_courses(user, per_page=PAST_COURSES_ON_MY_TRAINING, now=now)
     return MyTraining(upcoming, waiting, offers, past, awaiting)
+
+
+def past_courses(user: User, *, page: int = 1, per_page: int = 25, now: datetime | None = None) -> Page[Booking]:
+    """A person's confirmed places on sessions that have started, latest first, one page of them."""
+    now = now or utcnow()
+    stmt = _bookings_shown(
+        select(Booking)
+        .join(Booking.session)
+        .where(Booking.user_id == user.id, Booking.status == BookingStatus.CONFIRMED, CourseSession.starts_at <= now)
+        .order_by(CourseSession.starts_at.desc(), Booking.id.desc())
+    )
+    return paginate(stmt, page, per_page)
 
 
 def _positions(booking_ids: list[int]) -> dict[int, int]:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from ..accounts.models import User
 from ..auth import coordinator_required
-from ..db import utcnow
+from ..db import kept_after_commit, utcnow
 from ..errors import DomainError
+from ..pagination import govuk_pagination
 from ..timeutil import format_date, format_datetime, format_time, to_london
 from . import services
 from .errors import AlreadyBooked, PersonNotFound
@@ -81,7 +82,8 @@ def session_detail(session_id: int) -> str:
 def book(session_id: int) -> Response:
     """Book the signed-in person on a session, or join its waiting list."""
     try:
-        booking = services.book_place(session_id, _me())
+        with kept_after_commit():
+            booking = services.book_place(session_id, _me())
     except LookupError:
         abort(404)
     except DomainError as err:
@@ -107,6 +109,16 @@ def book(session_id: int) -> Response:
 def my_training() -> str:
     """Upcoming bookings, offers to answer, waiting-list places and past courses."""
     return render_template("booking/my_training.html", training=services.my_training(_me()), now=utcnow())
+
+
+@bp.get("/my-training/past")
+@login_required
+def past_courses() -> str:
+    """All of the signed-in person's past courses, latest first, a page at a time."""
+    page = services.past_courses(_me(), page=request.args.get("page", default=1, type=int),
+                                 per_page=current_app.config["PAST_COURSES_PAGE_SIZE"])
+    return render_template("booking/past_courses.html", page=page,
+                           pagination=govuk_pagination("booking.past_courses", page.number, page.pages))
 
 
 @bp.get("/bookings/<int:booking_id>")

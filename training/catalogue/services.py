@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import defaultload, lazyload
+from sqlalchemy.orm import defaultload, joinedload, lazyload
 
 from ..accounts.models import Role, RoleGrant, User
 from ..db import utcnow, write_transaction
@@ -395,13 +395,14 @@ def lock_session(session_id: int) -> CourseSession:
 
     Every change that depends on a session's capacity or bookings takes this lock first:
     FOR UPDATE on PostgreSQL (OF course_sessions, so no other row is locked with it); on
-    SQLite the write transaction's BEGIN IMMEDIATE already serialises writers. Relationships
-    load lazily, only if the caller uses them, so the lock costs one query.
+    SQLite the write transaction's BEGIN IMMEDIATE already serialises writers. The course comes
+    in the same query (every booking rule reads it); other relationships load lazily, only if
+    the caller uses them, so the lock costs one query.
     """
     stmt = (
         select(CourseSession)
         .where(CourseSession.id == session_id)
-        .options(lazyload("*"))
+        .options(lazyload("*"), joinedload(CourseSession.course).lazyload(Course.theme_rows))
         .with_for_update(of=CourseSession)
         .execution_options(populate_existing=True)
     )
@@ -528,7 +529,8 @@ def in_catalogue(course: Course, viewer: User | None) -> bool:
 
 def catalogue_course(course_id: int, viewer: User | None) -> Course | None:
     """The course for its public page, or None when it does not exist or `viewer` may not see it."""
-    course = get_course(course_id)
+    # Themes load only if the page is rendered, not served from the fragment cache.
+    course = db.session.get(Course, course_id, options=[lazyload(Course.theme_rows)])
     return course if course is not None and in_catalogue(course, viewer) else None
 
 
@@ -545,7 +547,8 @@ def trainers(include: tuple[int, ...] | list[int] = ()) -> list[User]:
     return list(db.session.scalars(select(User).where(User.id.in_(ids)).order_by(User.name, User.id)))
 
 
-def _paginate(stmt: Select, page: int, per_page: int) -> Page:
+def paginate(stmt: Select, page: int, per_page: int) -> Page:
+    """One page of `stmt`'s results; a page number out of range gives the nearest page."""
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     pages = max(1, math.ceil(total / per_page))
     number = min(max(page, 1), pages)
@@ -586,12 +589,12 @@ def search_sessions(filters: CatalogueFilters, *, page: int = 1, per_page: int =
     if filters.available_only:
         # A place you cannot book is not available: the session must also still be open.
         stmt = stmt.where(~CourseSession.is_full, CourseSession.booking_closes_at > now)
-    return _paginate(stmt, page, per_page)
+    return paginate(stmt, page, per_page)
 
 
 def upcoming_sessions(*, page: int = 1, per_page: int = 10, now: datetime | None = None) -> Page[CourseSession]:
     """Every upcoming scheduled session, soonest first, for coordinators."""
-    return _paginate(_upcoming(now or utcnow()), page, per_page)
+    return paginate(_upcoming(now or utcnow()), page, per_page)
 
 
 def course_upcoming_sessions(course_id: int, now: datetime | None = None) -> list[CourseSession]:
