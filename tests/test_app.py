@@ -1,6 +1,7 @@
 """The app factory, configuration and security headers."""
 import pytest
 
+from tests.factories import CoordinatorFactory
 from training import create_app
 from training.config import ConfigError
 
@@ -59,3 +60,43 @@ def test_nul_in_a_query_is_a_bad_request_not_a_server_error(client, path):
 def test_nul_in_a_form_is_a_bad_request(client):
     response = client.post("/sign-in", data={"email": "a\x00@example.org", "password": "x"})
     assert response.status_code == 400
+
+
+def test_templates_share_the_environment_globals_as_a_flat_dict(app):
+    """Every import in a page compares these keys: a dict does it in C, a ChainMap key by key."""
+    layout = app.jinja_env.get_template("base.html")
+    macros = app.jinja_env.get_template("govuk_frontend_jinja/components/button/macro.html")
+    assert type(layout.globals) is dict and type(macros.globals) is dict
+    assert layout.globals["url_for"] is app.jinja_env.globals["url_for"]
+    assert layout.globals["asset_url"] is app.jinja_env.globals["asset_url"]
+    # Still each template's own: changing one does not change the environment or another.
+    layout.globals["only_here"] = True
+    assert "only_here" not in app.jinja_env.globals and "only_here" not in macros.globals
+    del layout.globals["only_here"]
+
+
+def _navigation(html: str) -> str:
+    return html[html.index('<div class="govuk-service-navigation"'):html.index("</nav>")]
+
+
+def test_navigation_for_someone_signed_out(client):
+    nav = _navigation(client.get("/").get_data(as_text=True))
+    assert 'data-module="govuk-service-navigation"' in nav and '<nav aria-label="Menu"' in nav
+    assert ('<li class="govuk-service-navigation__item govuk-service-navigation__item--active">' in nav
+            and '<a class="govuk-service-navigation__link" href="/" aria-current="true">'
+                '<strong class="govuk-service-navigation__active-fallback">Find a course</strong></a>' in nav)
+    assert '<a class="govuk-service-navigation__link" href="/sign-in">Sign in</a>' in nav
+    # One item: nothing to collapse on a phone, so no menu button (as GOV.UK's macro decides).
+    assert "govuk-service-navigation__toggle" not in nav
+
+
+def test_navigation_for_a_coordinator_marks_the_section_and_offers_sign_out(login_as):
+    nav = _navigation(login_as(CoordinatorFactory()).get("/my-training").get_data(as_text=True))
+    assert ('<button type="button" class="govuk-service-navigation__toggle govuk-js-service-navigation-toggle" '
+            'aria-controls="navigation" hidden aria-hidden="true">Menu</button>') in nav
+    assert '<ul class="govuk-service-navigation__list" id="navigation">' in nav
+    assert 'href="/my-training" aria-current="true"><strong' in nav
+    assert '<a class="govuk-service-navigation__link" href="/">Find a course</a>' in nav
+    for text in ("My sessions", "Results", "Reports", "Manage", "Returns", "Your account"):
+        assert f">{text}</a>" in nav, text
+    assert 'action="/sign-out"' in nav and 'name="csrf_token"' in nav and ">Sign out</button>" in nav

@@ -7,6 +7,7 @@ from .cache import register_cache
 from .cli import register_cli
 from .config import build_config
 from .web import (
+    TrainingApp,
     register_blueprints,
     register_error_handlers,
     register_extensions,
@@ -20,8 +21,8 @@ from .web import (
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the application; `config` overrides settings read from the environment."""
-    app = Flask(__name__, instance_relative_config=True, static_folder="../static",
-                template_folder="../templates")
+    app = TrainingApp(__name__, instance_relative_config=True, static_folder="../static",
+                      template_folder="../templates")
     app.config.from_mapping(build_config(app.instance_path, config))
     register_url_converters(app)
     register_extensions(app)

@@ -1,7 +1,10 @@
 import json
 from pathlib import Path
 
-from tests.browser.conftest import assert_accessible
+from playwright.sync_api import expect
+
+from tests.browser.conftest import assert_accessible, sign_in
+from tests.factories import CoordinatorFactory
 from training.assets import MANIFEST_NAME
 
 
@@ -34,3 +37,18 @@ def test_the_page_loads_its_styles_and_scripts_by_their_built_names(app, page):
     loaded = {r.url.split("/static/", 1)[1] for r in static_responses}
     expected = {manifest.get(name, name) for name in ("css/app.css", "js/app.js", "govuk/govuk-frontend.min.js")}
     assert expected <= loaded
+
+
+def test_on_a_phone_the_menu_button_opens_the_navigation(page):
+    CoordinatorFactory(email="phone.coordinator@example.org")
+    page.set_viewport_size({"width": 375, "height": 740})
+    sign_in(page, "phone.coordinator@example.org")
+    page.goto("/my-training")
+    menu = page.get_by_role("button", name="Menu")
+    expect(menu).to_be_visible()
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    expect(page.get_by_role("link", name="Reports")).to_be_hidden()
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_role("link", name="Reports")).to_be_visible()
+    assert_accessible(page)
