@@ -162,3 +162,20 @@ def test_without_redis_pages_are_still_served_and_the_failure_logged(make_app, c
     assert "Still listed" in page
     assert "fragment cache unavailable, rendering without it: ConnectionError" in caplog.text
     assert "generations not moved on" in caplog.text
+
+
+def test_a_draft_course_cached_for_a_coordinator_stays_hidden_from_everyone_else(worker):
+    draft = CourseFactory(title="Draft: not yet published", active=False)
+    coordinator_id = CoordinatorFactory().id
+    app = worker()
+    coordinator = app.test_client()
+    with coordinator.session_transaction() as sess:
+        sess["_user_id"] = str(coordinator_id)
+    assert "Draft: not yet published" in _text(coordinator, f"/courses/{draft.id}")
+    assert app.test_client().get(f"/courses/{draft.id}").status_code == 404
+    assert "Draft: not yet published" in _text(coordinator, f"/courses/{draft.id}")
+
+
+def test_nothing_is_stored_for_a_course_that_does_not_exist(worker, redis_db):
+    assert worker().test_client().get("/courses/999999").status_code == 404
+    assert redis_db.keys(f"{PREFIX}:fragment:*") == []

@@ -9,7 +9,7 @@ so each area also has a time to live.
 
 Why generations move after the commit, never before: a reader who saw the new generation
 before the commit could store the old data under it. Moving it after the commit means a
-fragment built from old data is stored under an old generation, which nobody reads again.
+fragment built from old data is stored with an old generation, so nobody uses it again.
 
 Without `CACHE_REDIS_URL` nothing is cached (one process has nothing to share). When Redis
 fails, pages are rendered as if there were no cache, and the failure is logged.
@@ -73,21 +73,27 @@ class FragmentCache:
     def fetch(self, area: Area, key: Iterable[object], build: Callable[[], dict[str, str]]) -> dict[str, Markup]:
         """The fragments stored for `key` in the area's current generation, or `build()`'s, stored.
 
-        `build` returns rendered HTML by name; Jinja has escaped it already, so it comes back as Markup.
+        `build` returns rendered HTML by name; Jinja has escaped it already, so it comes back as
+        Markup. Whatever `build` raises is raised, and nothing is stored.
+
+        One round trip on a hit: the stored value carries the generation it was built in (read
+        before building), and is used only while that is still the area's generation.
         """
         digest = hashlib.sha256(repr(tuple(key)).encode()).hexdigest()[:32]
+        fragment_key = f"{self.prefix}:fragment:{area.name}:{digest}"
         try:
-            generation = int(self.client.get(self._generation_key(area)) or 0)
-            fragment_key = f"{self.prefix}:fragment:{area.name}:{generation}:{digest}"
-            stored = self.client.get(fragment_key)
+            generation, stored = self.client.mget(self._generation_key(area), fragment_key)
         except redis.RedisError as error:
             log.warning("fragment cache unavailable, rendering without it: %s", type(error).__name__)
             return _markup(build())
+        generation = int(generation or 0)
         if stored is not None:
-            return _markup(json.loads(stored))
+            value = json.loads(stored)
+            if value["generation"] == generation:
+                return _markup(value["fragments"])
         built = build()
         try:
-            self.client.set(fragment_key, json.dumps(built), ex=area.seconds)
+            self.client.set(fragment_key, json.dumps({"generation": generation, "fragments": built}), ex=area.seconds)
         except redis.RedisError as error:
             log.warning("fragment cache unavailable, not storing: %s", type(error).__name__)
         return _markup(built)

@@ -522,16 +522,14 @@ def get_course(course_id: int) -> Course | None:
     return db.session.get(Course, course_id)
 
 
+def visible_in_catalogue(active: bool, viewer: User | None) -> bool:
+    """Drafts and imported historic courses (not `active`) are seen by coordinators only."""
+    return active or bool(viewer is not None and viewer.is_coordinator)
+
+
 def in_catalogue(course: Course, viewer: User | None) -> bool:
-    """Drafts and imported historic courses are seen by coordinators only."""
-    return course.active or bool(viewer is not None and viewer.is_coordinator)
-
-
-def catalogue_course(course_id: int, viewer: User | None) -> Course | None:
-    """The course for its public page, or None when it does not exist or `viewer` may not see it."""
-    # Themes load only if the page is rendered, not served from the fragment cache.
-    course = db.session.get(Course, course_id, options=[lazyload(Course.theme_rows)])
-    return course if course is not None and in_catalogue(course, viewer) else None
+    """Whether `viewer` may see the course in the catalogue (see visible_in_catalogue)."""
+    return visible_in_catalogue(course.active, viewer)
 
 
 def get_session(session_id: int) -> CourseSession | None:

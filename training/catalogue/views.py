@@ -93,16 +93,23 @@ def index() -> str:
 def course(course_id: int) -> str:
     """A course's details, learning outcomes and upcoming sessions."""
     now = utcnow()
-    found = services.catalogue_course(course_id, current_user if current_user.is_authenticated else None)
-    if found is None:
-        abort(404)
 
     def build() -> dict[str, str]:
+        found = services.get_course(course_id)
+        if found is None:
+            raise LookupError(course_id)  # nothing is stored for a course that does not exist
         sessions = services.course_upcoming_sessions(course_id, now)
-        return {"content": render_template("catalogue/_course.html", course=found, sessions=sessions, now=now)}
+        return {"title": str(escape(found.title)), "active": "yes" if found.active else "",
+                "content": render_template("catalogue/_course.html", course=found, sessions=sessions, now=now)}
 
-    parts = cache.fragments(cache.CATALOGUE, ("course", request.script_root, course_id), build)
-    return render_template("catalogue/course.html", course=found, **parts)
+    try:
+        parts = cache.fragments(cache.CATALOGUE, ("course", request.script_root, course_id), build)
+    except LookupError:
+        abort(404)
+    viewer = current_user if current_user.is_authenticated else None
+    if not services.visible_in_catalogue(bool(parts.pop("active")), viewer):
+        abort(404)
+    return render_template("catalogue/course.html", **parts)
 
 
 # ---------------------------------------------------------------------------
