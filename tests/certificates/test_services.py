@@ -83,15 +83,23 @@ def test_issuing_is_idempotent(requires_evaluation):
     assert _count_certificates() == 1
 
 
-def test_a_code_already_taken_is_retried_with_a_fresh_one(requires_evaluation, monkeypatch):
-    requires_evaluation(False)
+FRESH_CODE = "WXYZ-2345-6789"
+
+
+def _next_code_drawn_is_taken(monkeypatch) -> None:
+    """One certificate issued; the next code drawn is that certificate's, then FRESH_CODE."""
     taken = attended()
     existing = services.issue_for_booking(taken.booking, taken.user)
-    codes = iter([existing.code, "WXYZ-2345-6789"])
+    codes = iter([existing.code, FRESH_CODE])
     monkeypatch.setattr(services, "new_code", lambda: next(codes))
+
+
+def test_a_code_already_taken_is_retried_with_a_fresh_one(requires_evaluation, monkeypatch):
+    requires_evaluation(False)
+    _next_code_drawn_is_taken(monkeypatch)
     other = attended()
     issued = services.issue_for_booking(other.booking, other.user)
-    assert issued.code == "WXYZ-2345-6789"
+    assert issued.code == FRESH_CODE
     assert _count_certificates() == 2
 
 
@@ -209,17 +217,14 @@ def test_issue_due_issues_by_the_same_rules_and_only_once(requires_evaluation):
 
 def test_issue_due_keeps_the_callers_transaction_when_a_code_is_taken(requires_evaluation, monkeypatch):
     requires_evaluation(False)
-    taken = attended()
-    existing = services.issue_for_booking(taken.booking, taken.user)
-    codes = iter([existing.code, "WXYZ-2345-6789"])
-    monkeypatch.setattr(services, "new_code", lambda: next(codes))
+    _next_code_drawn_is_taken(monkeypatch)
     other = attended()
     with write_transaction():
         db.session.add(Agency(name="Written by the caller", sector=Sector.HEALTH))
         assert services.issue_due([other.booking_id], datetime.now(UTC)) == 1
     db.session.commit()
     assert db.session.scalar(select(Agency.id).where(Agency.name == "Written by the caller")) is not None
-    assert db.session.scalar(select(Certificate.code).where(Certificate.attendance_id == other.id)) == "WXYZ-2345-6789"
+    assert db.session.scalar(select(Certificate.code).where(Certificate.attendance_id == other.id)) == FRESH_CODE
 
 
 def test_submitting_the_after_course_evaluation_issues_the_certificate(requires_evaluation):
