@@ -12,13 +12,14 @@ before the commit could store the old data under it. Moving it after the commit 
 fragment built from old data is stored with an old generation, so nobody uses it again.
 
 Without `CACHE_REDIS_URL` nothing is cached (one process has nothing to share). When Redis
-fails, pages are rendered as if there were no cache, and the failure is logged.
+fails, pages are rendered as if there were no cache, and the failure is logged once.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -61,14 +62,34 @@ def areas_touched(tables: Iterable[str]) -> list[Area]:
 
 
 class FragmentCache:
-    """Fragments in Redis under `prefix`, one generation counter per area."""
+    """Fragments in Redis under `prefix`, one generation counter per area.
 
-    def __init__(self, client: redis.Redis, prefix: str) -> None:
+    When Redis fails, this worker leaves it alone for RETRY_SECONDS (a Redis that does not
+    answer would otherwise add its timeout to every page) and logs the outage once. Writes
+    in that time could not move generations on, so the first thing done when Redis answers
+    again is to move every area on.
+    """
+
+    RETRY_SECONDS = 30
+
+    def __init__(self, client: redis.Redis, prefix: str, clock: Callable[[], float] = time.monotonic) -> None:
         self.client = client
         self.prefix = prefix
+        self.clock = clock
+        self._retry_at = 0.0  # the clock's time before which Redis is left alone
+        self._moves_missed = False
 
     def _generation_key(self, area: Area) -> str:
         return f"{self.prefix}:generation:{area.name}"
+
+    def _up(self) -> bool:
+        return self.clock() >= self._retry_at
+
+    def _failed(self, error: redis.RedisError) -> None:
+        if self._up():  # the outage's first failure here: say so once, not on every page
+            log.warning("fragment cache unavailable (%s): pages are built without it; trying again in %d s",
+                        type(error).__name__, self.RETRY_SECONDS)
+        self._retry_at = self.clock() + self.RETRY_SECONDS
 
     def fetch(self, area: Area, key: Iterable[object], build: Callable[[], dict[str, str]]) -> dict[str, Markup]:
         """The fragments stored for `key` in the area's current generation, or `build()`'s, stored.
@@ -79,12 +100,18 @@ class FragmentCache:
         One round trip on a hit: the stored value carries the generation it was built in (read
         before building), and is used only while that is still the area's generation.
         """
+        if not self._up():
+            return _markup(build())
+        if self._moves_missed:
+            self.move_on(())
+            if self._moves_missed:
+                return _markup(build())
         digest = hashlib.sha256(repr(tuple(key)).encode()).hexdigest()[:32]
         fragment_key = f"{self.prefix}:fragment:{area.name}:{digest}"
         try:
             generation, stored = self.client.mget(self._generation_key(area), fragment_key)
         except redis.RedisError as error:
-            log.warning("fragment cache unavailable, rendering without it: %s", type(error).__name__)
+            self._failed(error)
             return _markup(build())
         generation = int(generation or 0)
         if stored is not None:
@@ -95,23 +122,28 @@ class FragmentCache:
         try:
             self.client.set(fragment_key, json.dumps({"generation": generation, "fragments": built}), ex=area.seconds)
         except redis.RedisError as error:
-            log.warning("fragment cache unavailable, not storing: %s", type(error).__name__)
+            self._failed(error)
         return _markup(built)
 
     def move_on(self, areas: Iterable[Area]) -> None:
-        """Start new generations: every fragment stored so far in `areas` is stale."""
-        areas = list(areas)
+        """Start new generations: every fragment stored so far in `areas` is stale.
+
+        After a move that could not be made, every area moves on at the next chance.
+        """
+        areas = list(AREAS if self._moves_missed else areas)
         if not areas:
             return
-        try:
-            pipe = self.client.pipeline(transaction=False)
-            for area in areas:
-                pipe.incr(self._generation_key(area))
-            pipe.execute()
-        except redis.RedisError as error:
-            # Fragments may now outlive a change by their time to live: say so loudly.
-            log.error("fragment cache generations not moved on (%s): cached pages may be stale for up to %d s",
-                      type(error).__name__, max(a.seconds for a in areas))
+        if self._up():
+            try:
+                pipe = self.client.pipeline(transaction=False)
+                for area in areas:
+                    pipe.incr(self._generation_key(area))
+                pipe.execute()
+                self._moves_missed = False
+                return
+            except redis.RedisError as error:
+                self._failed(error)
+        self._moves_missed = True
 
 
 def _markup(fragments: dict[str, str]) -> dict[str, Markup]:
