@@ -409,7 +409,7 @@ def test_demo_states_whatever_the_date(now):
     assert any(now >= cancellation_deadline(b.session) for b in training.upcoming)
     # None of these is after 10:30am on a working day, so the session began on an earlier day.
     assert _days_apart(_open_register(_user(TRAINER_EMAIL), now), now) == "last working day"
-    assert [f.stage for f in outstanding_for(_user(PROFESSIONAL_EMAIL), now)].count(Stage.AFTER) == 1
+    assert [f.stage for f in outstanding_for(_user(PROFESSIONAL_EMAIL), now).items].count(Stage.AFTER) == 1
     assert db.session.scalar(select(func.count()).select_from(QualityReview).where(
         QualityReview.automatic, QualityReview.status == ReviewStatus.OPEN, QualityReview.session_id.is_not(None),
     )) == 1
@@ -530,12 +530,12 @@ def test_poorly_rated_course_has_an_open_review(demo):
 def test_demo_professional_has_forms_to_fill_in_and_a_certificate(demo):
     now = utcnow()
     professional = _user(PROFESSIONAL_EMAIL)
-    outstanding = outstanding_for(professional, now)
+    outstanding = outstanding_for(professional, now).items
     [after] = [f for f in outstanding if f.stage == Stage.AFTER]
-    assert after.booking.session.ends_at < now and not after.started
-    assert any(f.stage == Stage.BEFORE and f.booking.session.starts_at > now for f in outstanding)
+    assert db.session.get(Booking, after.booking_id).session.ends_at < now and not after.started
+    assert any(f.stage == Stage.BEFORE and f.starts_at > now for f in outstanding)
     states = states_for_person(professional.id)
-    assert states[after.booking.id] == CertificateState.EVALUATION_NEEDED
+    assert states[after.booking_id] == CertificateState.EVALUATION_NEEDED
     available = [booking_id for booking_id, state in states.items() if state == CertificateState.AVAILABLE]
     assert len(available) >= 2
     page = certificate_page(db.session.get(Booking, available[0]), professional)
@@ -554,5 +554,5 @@ def test_evaluation_pages_show_the_demo_data(demo, login_as):
     as_professional = login_as(professional)
     page = as_professional.get("/my-training")
     assert page.status_code == 200
-    after = next(f for f in outstanding_for(professional, now) if f.stage == Stage.AFTER)
-    assert as_professional.get(f"/bookings/{after.booking.id}/evaluation/after").status_code == 200
+    after = next(f for f in outstanding_for(professional, now).items if f.stage == Stage.AFTER)
+    assert as_professional.get(f"/bookings/{after.booking_id}/evaluation/after").status_code == 200

@@ -159,6 +159,7 @@ ACCESS_MATRIX: dict[str, dict[str, str]] = {
     # Only the person booked opens their forms: a coordinator too gets 404 (see evaluation/views.py).
     "evaluation.form": _own_booking(coordinator=NOT_FOUND),
     "evaluation.non_respondents": _coordinator(),
+    "evaluation.outstanding": _signed_in(),                 # your own forms only; no id in the URL
     # --- evaluation results and quality reviews -----------------------------------------
     "evaluation_results.index": _staff(),
     "evaluation_results.session_results": _staff(),

@@ -41,6 +41,7 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         "PAST_COURSES_PAGE_SIZE": int(env.get("PAST_COURSES_PAGE_SIZE", "25")),
         # Evaluation and certificates (London model).
         "FOLLOW_UP_WEEKS": int(env.get("FOLLOW_UP_WEEKS", "6")),
+        "EVALUATION_FORMS_PAGE_SIZE": int(env.get("EVALUATION_FORMS_PAGE_SIZE", "25")),
         "CERTIFICATE_REQUIRES_EVALUATION": _bool(env.get("CERTIFICATE_REQUIRES_EVALUATION"), True),
         # A session or course is flagged for review when this share of its overall ratings
         # is Satisfactory or Poor, once it has at least REVIEW_MIN_RESPONSES ratings.

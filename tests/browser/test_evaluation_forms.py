@@ -85,3 +85,27 @@ def test_a_coordinator_sees_who_has_not_returned_their_forms(page):
     expect(page.get_by_role("table", name="After the course: people who have not submitted the form")
            ).to_contain_text("Nia Notyet")
     assert_accessible(page)
+
+
+def test_a_long_list_of_forms_is_a_page_away_from_my_training(page, app, monkeypatch):
+    monkeypatch.setitem(app.config, "EVALUATION_FORMS_PAGE_SIZE", 5)
+    person = UserFactory(email="many.forms@example.org")
+    for day in range(1, 13):
+        attended_booking(user=person, session=past_session(
+            ended_days_ago=day, course=CourseFactory(title=f"Attended {day} days ago")))
+
+    sign_in(page, "many.forms@example.org")
+    page.goto("/my-training")
+    forms = page.get_by_role("table", name="Evaluation forms to fill in")
+    expect(forms.get_by_role("row")).to_have_count(11)  # the header and ten forms
+    expect(forms).to_contain_text("Attended 10 days ago")
+    expect(forms).not_to_contain_text("Attended 11 days ago")
+    page.get_by_role("link", name="See all your 12 evaluation forms to fill in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Evaluation forms to fill in")
+    assert_accessible(page)
+    page.get_by_role("navigation", name="Pagination").get_by_role("link", name="Next").click()
+    expect(page).to_have_url(re.compile(r"/my-training/evaluations\?page=2$"))
+    expect(page.get_by_text("Showing 6 to 10 of 12.")).to_be_visible()
+    page.get_by_role("link", name="After the course form for Attended 6 days ago").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("After the course")
+    assert_accessible(page)

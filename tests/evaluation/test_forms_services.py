@@ -371,13 +371,14 @@ def test_a_new_version_needs_unique_keys():
 # ---------------------------------------------------------------------------
 
 def _outstanding(user) -> set[tuple[int, Stage]]:
-    return {(f.booking.id, f.stage) for f in services.outstanding_for(user, utcnow())}
+    return {(f.booking_id, f.stage) for f in services.outstanding_for(user, utcnow()).items}
 
 
 def test_outstanding_forms_are_those_open_now_and_not_submitted():
     person = UserFactory()
     upcoming = BookingFactory(user=person)
-    waiting = BookingFactory(user=person, status=BookingStatus.WAITLISTED)
+    waiting = BookingFactory(user=person, status=BookingStatus.WAITLISTED,
+                             session=SessionFactory(starts_at=upcoming.session.starts_at + timedelta(days=10)))
     recent = attended_booking(user=person)
     long_ago = attended_booking(user=person, ended_days_ago=60, outcome=AttendanceOutcome.PARTIAL)
     attended_booking(user=person, outcome=AttendanceOutcome.DID_NOT_ATTEND)
@@ -391,13 +392,48 @@ def test_outstanding_forms_are_those_open_now_and_not_submitted():
                   now=utcnow(), submit=False)
     services.save(booking_id=long_ago.id, stage=Stage.AFTER, actor=person,
                   answers=valid_answers(Stage.AFTER), now=utcnow(), submit=True)
-    forms = services.outstanding_for(person, utcnow())
-    assert {(f.booking.id, f.stage) for f in forms} == {
+    forms = services.outstanding_for(person, utcnow()).items
+    assert [(f.booking_id, f.stage) for f in forms] == [
+        # Before-course forms first, the one closing soonest first; then the latest course first.
         (upcoming.id, Stage.BEFORE), (waiting.id, Stage.BEFORE), (recent.id, Stage.AFTER),
         (long_ago.id, Stage.FOLLOW_UP),
-    }
-    assert [f.started for f in forms if f.booking.id == upcoming.id] == [True]
-    assert forms[0].booking.id == long_ago.id  # soonest session first
+    ]
+    assert [f.started for f in forms] == [True, False, False, False]
+    assert forms[0].closes_at == upcoming.session.starts_at
+    assert [f.closes_at for f in forms[2:]] == [None, None]
+    assert forms[2].course_title == recent.session.course.title
+
+
+def test_outstanding_forms_agree_with_each_forms_own_state():
+    """The list's query and the form page's rules must never disagree about what is open."""
+    person = UserFactory()
+    bookings = [
+        BookingFactory(user=person), BookingFactory(user=person, status=BookingStatus.OFFERED),
+        BookingFactory(user=person, status=BookingStatus.CANCELLED),
+        BookingFactory(user=person, session=SessionFactory(status=SessionStatus.CANCELLED)),
+        attended_booking(user=person), attended_booking(user=person, ended_days_ago=41),
+        attended_booking(user=person, ended_days_ago=43, outcome=AttendanceOutcome.PARTIAL),
+        attended_booking(user=person, ended_days_ago=4000),
+        attended_booking(user=person, outcome=AttendanceOutcome.DID_NOT_ATTEND, ended_days_ago=60),
+    ]
+    services.save(booking_id=bookings[-2].id, stage=Stage.AFTER, actor=person,
+                  answers=valid_answers(Stage.AFTER), now=utcnow(), submit=True)
+    now = utcnow()
+    listed = _outstanding(person)
+    expected = {(b.id, stage) for b in bookings for stage in Stage
+                if services.form_state(b, stage, now).open and not services.has_submitted(b.id, stage)}
+    assert listed == expected
+    assert len(expected) == 7
+
+
+def test_outstanding_forms_come_a_page_at_a_time():
+    person = UserFactory()
+    bookings = [attended_booking(user=person, ended_days_ago=days) for days in (1, 2, 3, 4, 5)]
+    first = services.outstanding_for(person, utcnow(), per_page=2)
+    assert first.total == 5 and first.pages == 3
+    assert [f.booking_id for f in first.items] == [bookings[0].id, bookings[1].id]
+    last = services.outstanding_for(person, utcnow(), page=99, per_page=2)
+    assert last.number == 3 and [f.booking_id for f in last.items] == [bookings[4].id]
 
 
 def _count_outstanding_queries(person_id: int) -> tuple[int, int]:
@@ -405,10 +441,8 @@ def _count_outstanding_queries(person_id: int) -> tuple[int, int]:
     db.session.expunge_all()
     person = db.session.get(User, person_id)
     with recording_sql() as statements:
-        forms = services.outstanding_for(person, utcnow())
-        # What the My training list shows must not load anything more.
-        [(f.booking.session.course.title, f.booking.session.starts_at) for f in forms]
-    return len(statements.queries), len(forms)
+        page = services.outstanding_for(person, utcnow(), per_page=100)
+    return len(statements.queries), len(page.items)
 
 
 def test_outstanding_for_uses_the_same_number_of_queries_for_2_or_10_bookings():

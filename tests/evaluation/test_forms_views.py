@@ -215,6 +215,72 @@ def test_the_outstanding_partial_lists_forms_with_links(app, login_as):
     assert html.strip() == ""
 
 
+def _forms_to_fill_in(person, n: int, title: str = "Attended") -> list:
+    """n after-course forms for `person`, on courses that ended 1..n days ago (latest first)."""
+    return [attended_booking(user=person, session=past_session(ended_days_ago=day,
+                                                               course=CourseFactory(title=f"{title} {day}")))
+            for day in range(1, n + 1)]
+
+
+def _listed(html: str) -> list[str]:
+    return re.findall(r'<td class="govuk-table__cell">(Attended \d+)</td>', html)
+
+
+def test_my_training_lists_the_first_ten_forms_and_links_to_the_rest(login_as):
+    person = UserFactory()
+    _forms_to_fill_in(person, 12)
+    web = login_as(person)
+    html = web.get("/my-training").get_data(as_text=True)
+    assert _listed(html) == [f"Attended {d}" for d in range(1, 11)]
+    assert '<a class="govuk-link" href="/my-training/evaluations">See all your 12 evaluation forms to fill in</a>' in html
+    every = web.get("/my-training/evaluations").get_data(as_text=True)
+    assert _listed(every) == [f"Attended {d}" for d in range(1, 13)]  # 25 a page: all of them
+
+
+def test_my_training_does_not_link_to_the_rest_when_all_forms_are_shown(login_as):
+    person = UserFactory()
+    _forms_to_fill_in(person, 3)
+    html = login_as(person).get("/my-training").get_data(as_text=True)
+    assert len(_listed(html)) == 3 and "/my-training/evaluations" not in html
+
+
+def test_forms_to_fill_in_come_a_page_at_a_time(login_as, app, monkeypatch):
+    monkeypatch.setitem(app.config, "EVALUATION_FORMS_PAGE_SIZE", 5)
+    person = UserFactory()
+    _forms_to_fill_in(person, 12)
+    web = login_as(person)
+    second = web.get("/my-training/evaluations?page=2").get_data(as_text=True)
+    assert _listed(second) == [f"Attended {d}" for d in range(6, 11)]
+    assert "Showing 6 to 10 of 12." in second and "(page 2 of 3)" in second
+    assert 'href="/my-training/evaluations?page=3"' in second
+    assert _listed(web.get("/my-training/evaluations?page=99").get_data(as_text=True)) == ["Attended 11", "Attended 12"]
+    assert web.get("/my-training/evaluations?page=x").status_code == 200
+
+
+def test_forms_to_fill_in_are_only_your_own_and_need_sign_in(client, login_as):
+    _forms_to_fill_in(UserFactory(), 2)
+    anonymous = client.get("/my-training/evaluations")
+    assert anonymous.status_code == 302 and "/sign-in" in anonymous.headers["Location"]
+    html = login_as(UserFactory()).get("/my-training/evaluations").get_data(as_text=True)
+    assert "You have no evaluation forms to fill in." in html and _listed(html) == []
+
+
+def test_forms_to_fill_in_page_queries_do_not_grow_with_history(login_as):
+    from tests.attendance.conftest import recording_sql
+
+    counts = []
+    for n in (2, 30):
+        person = UserFactory()
+        _forms_to_fill_in(person, n, title=f"History of {n}")
+        web = login_as(person)
+        for url in ("/my-training/evaluations", "/my-training"):
+            web.get(url)
+            with recording_sql() as statements:
+                assert web.get(url).status_code == 200
+            counts.append(len(statements.queries))
+    assert counts[:2] == counts[2:]
+
+
 def _non_respondents_page_queries(client, session_id: int) -> int:
     from tests.attendance.conftest import recording_sql
 

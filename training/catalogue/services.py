@@ -545,12 +545,14 @@ def trainers(include: tuple[int, ...] | list[int] = ()) -> list[User]:
     return list(db.session.scalars(select(User).where(User.id.in_(ids)).order_by(User.name, User.id)))
 
 
-def paginate(stmt: Select, page: int, per_page: int) -> Page:
-    """One page of `stmt`'s results; a page number out of range gives the nearest page."""
+def paginate(stmt: Select, page: int, per_page: int, *, scalars: bool = True) -> Page:
+    """One page of `stmt`'s results (its first column's, unless `scalars` is False: then whole
+    rows); a page number out of range gives the nearest page."""
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     pages = max(1, math.ceil(total / per_page))
     number = min(max(page, 1), pages)
-    items = list(db.session.scalars(stmt.offset((number - 1) * per_page).limit(per_page)))
+    result = db.session.execute(stmt.offset((number - 1) * per_page).limit(per_page))
+    items = list(result.scalars() if scalars else result)
     return Page(items=items, number=number, per_page=per_page, total=total)
 
 

@@ -7,18 +7,19 @@ get-or-create of its Evaluation row cannot race.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, String, and_, bindparam, case, literal, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import defaultload, lazyload
 
 from ..accounts.models import Agency, User
 from ..attendance.models import Attendance, AttendanceOutcome
 from ..booking.models import ACTIVE_STATUSES, Booking
 from ..catalogue.models import Course, CourseSession, SessionStatus
+from ..catalogue.services import Page, paginate
 from ..db import write_transaction
 from ..extensions import db
 from ..timeutil import format_date
@@ -495,55 +496,68 @@ def answer_rows(evaluation: Evaluation) -> list[AnswerRow]:
 
 @dataclass(frozen=True)
 class OutstandingForm:
-    """A form the person can fill in now and has not submitted."""
+    """A form the person can fill in now and has not submitted: a row of My training's list."""
 
-    booking: Booking
+    booking_id: int
     stage: Stage
+    course_title: str
+    starts_at: datetime
     started: bool  # a draft is saved
-    closes_at: datetime | None
+    closes_at: datetime | None  # before-course forms close when the course starts
 
 
-def outstanding_for(user: User, now: datetime) -> list[OutstandingForm]:
-    """The forms `user` can fill in now and has not submitted, soonest session first.
-
-    Two queries however many bookings the person has.
-    """
-    rows = db.session.execute(
-        select(Booking, Attendance.outcome)
+def _open_forms(stage: Stage) -> Select:
+    """Rows for the person's `stage` forms that are open now and not submitted: `_state`'s rules
+    as a query, so the list is counted and paged by the database however long the history.
+    Parameters: `user_id`, `now` and `follow_up_from` (sessions that ended by then are due one)."""
+    stmt = (
+        select(Booking.id.label("booking_id"), literal(stage.value, String).label("stage"),
+               Course.title.label("course_title"), CourseSession.starts_at.label("starts_at"),
+               Evaluation.id.is_not(None).label("started"))
         .join(CourseSession, CourseSession.id == Booking.session_id)
-        .outerjoin(Attendance, Attendance.booking_id == Booking.id)
-        .where(
-            Booking.user_id == user.id,
-            or_(
-                and_(Booking.status.in_(_ACTIVE_VALUES), CourseSession.starts_at > now,
-                     CourseSession.status == SessionStatus.SCHEDULED),
-                Attendance.outcome.in_(_PRESENT_VALUES),
-            ),
-        )
-        # The list shows the course and date only.
-        .options(lazyload(Booking.user), defaultload(Booking.session).lazyload(CourseSession.trainers),
-                 defaultload(Booking.session).defaultload(CourseSession.course).lazyload(Course.theme_rows))
-    ).unique().all()
-    if not rows:
-        return []
-    statuses = {
-        (booking_id, stage): status
-        for booking_id, stage, status in db.session.execute(
-            select(Evaluation.booking_id, Evaluation.stage, Evaluation.status)
-            .where(Evaluation.booking_id.in_(sorted({b.id for b, _ in rows})))
-        )
-    }
-    forms = []
-    for booking, outcome in rows:
-        for stage in Stage:
-            status = statuses.get((booking.id, stage))
-            if status == EvaluationStatus.SUBMITTED:
-                continue
-            state = _state(stage, booking, outcome, now)
-            if state.open:
-                forms.append(OutstandingForm(booking, stage, status is not None, state.closes_at))
-    forms.sort(key=lambda f: (f.booking.session.starts_at, f.booking.id, _STAGE_ORDER[f.stage]))
-    return forms
+        .join(Course, Course.id == CourseSession.course_id)
+        .outerjoin(Evaluation, and_(Evaluation.booking_id == Booking.id, Evaluation.stage == stage))
+        .where(Booking.user_id == bindparam("user_id"),
+               or_(Evaluation.id.is_(None), Evaluation.status != EvaluationStatus.SUBMITTED))
+    )
+    if stage == Stage.BEFORE:
+        return stmt.where(Booking.status.in_(_ACTIVE_VALUES), CourseSession.status == SessionStatus.SCHEDULED,
+                          CourseSession.starts_at > bindparam("now"))
+    stmt = stmt.join(Attendance, Attendance.booking_id == Booking.id).where(Attendance.outcome.in_(_PRESENT_VALUES))
+    if stage == Stage.FOLLOW_UP:
+        stmt = stmt.where(CourseSession.ends_at <= bindparam("follow_up_from"))
+    return stmt
+
+
+@cache
+def _outstanding_statement() -> Select:
+    """Built once: it is on every My training page, and building it costs more than running it."""
+    forms = union_all(*(_open_forms(stage) for stage in Stage)).subquery()
+    before = forms.c.stage == Stage.BEFORE.value
+    return select(forms).order_by(
+        case((before, 0), else_=1),
+        case((before, forms.c.starts_at)),
+        forms.c.starts_at.desc(),
+        forms.c.booking_id.desc(),
+        case({stage.value: order for stage, order in _STAGE_ORDER.items()}, value=forms.c.stage),
+    )
+
+
+def outstanding_for(user: User, now: datetime, *, page: int = 1, per_page: int = 25) -> Page[OutstandingForm]:
+    """One page of the forms `user` can fill in now and has not submitted.
+
+    Before-course forms come first, the one that closes soonest first; then the after-course
+    and follow-up forms, latest course first. Two queries however long the person's history.
+    """
+    stmt = _outstanding_statement().params(
+        user_id=user.id, now=now, follow_up_from=now - timedelta(weeks=current_app.config["FOLLOW_UP_WEEKS"]))
+    rows = paginate(stmt, page, per_page, scalars=False)
+    items = []
+    for row in rows.items:
+        stage = Stage(row.stage)
+        items.append(OutstandingForm(row.booking_id, stage, row.course_title, row.starts_at, bool(row.started),
+                                     row.starts_at if stage == Stage.BEFORE else None))
+    return replace(rows, items=items)
 
 
 @dataclass(frozen=True)

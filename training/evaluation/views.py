@@ -5,18 +5,23 @@ them, so booking ids cannot be probed and no one answers on another's behalf.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from ..auth import coordinator_required
+from ..catalogue.services import Page
 from ..db import utcnow
+from ..pagination import govuk_pagination
 from . import services
 from .errors import EvaluationLocked, EvaluationNotFound, EvaluationNotOpen, InvalidAnswers
 from .forms import SUBMIT, evaluation_form
 from .models import Stage
 
 bp = Blueprint("evaluation", __name__)
+
+#: My training lists this many; a link leads to the rest.
+OUTSTANDING_FORMS_ON_MY_TRAINING = 10
 
 
 def _stage_or_404(value: str) -> Stage:
@@ -95,9 +100,19 @@ def non_respondents(session_id: int) -> ResponseReturnValue:
     )
 
 
+@bp.get("/my-training/evaluations")
+@login_required
+def outstanding() -> str:
+    """All the signed-in person's evaluation forms to fill in, a page at a time."""
+    page = services.outstanding_for(current_user, utcnow(), page=request.args.get("page", default=1, type=int),
+                                    per_page=current_app.config["EVALUATION_FORMS_PAGE_SIZE"])
+    return render_template("evaluation/outstanding.html", page=page,
+                           pagination=govuk_pagination("evaluation.outstanding", page.number, page.pages))
+
+
 @bp.app_template_global()
-def outstanding_evaluations(user) -> list[services.OutstandingForm]:
-    """The signed-in person's forms to fill in now (for My training)."""
+def outstanding_evaluations(user) -> Page[services.OutstandingForm] | None:
+    """The first of the signed-in person's forms to fill in now (for My training)."""
     if user is None or not getattr(user, "is_authenticated", False):
-        return []
-    return services.outstanding_for(user, utcnow())
+        return None
+    return services.outstanding_for(user, utcnow(), per_page=OUTSTANDING_FORMS_ON_MY_TRAINING)
