@@ -216,3 +216,15 @@ def test_signed_in_people_get_cached_static_files_but_uncached_pages(app, app_wi
     assert page.status_code == 200 and page.cache_control.no_store
     # A missing file's 404 is an ordinary page, with the signed-in person's navigation.
     assert missing.status_code == 404 and missing.cache_control.no_store
+
+
+def test_the_manifest_is_checked_once_a_request(app, app_with, static_dir, monkeypatch):
+    manifest = assets.build(static_dir)
+    app_with(static_dir)
+    reads = []
+    read = assets._read_manifest
+    monkeypatch.setattr(assets, "_read_manifest", lambda a: reads.append(1) or read(a))
+    with app.test_request_context("/"):
+        html = render_template_string("{{ asset_url('css/app.css') }} {{ asset_url('js/app.js') }}")
+    assert html == f"/static/{manifest['css/app.css']} /static/{manifest['js/app.js']}"
+    assert len(reads) == 1

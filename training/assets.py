@@ -24,7 +24,7 @@ import re
 from pathlib import Path
 
 import click
-from flask import Flask, Response, send_from_directory, url_for
+from flask import Flask, Response, has_request_context, request, send_from_directory, url_for
 
 try:  # brotli is optional: without it only .gz files are written.
     import brotli
@@ -40,6 +40,7 @@ COMPRESSED_SUFFIXES = (".gz", ".br")
 HASH_LENGTH = 8
 IMMUTABLE_MAX_AGE = 31_536_000  # a year: a hashed name's contents never change
 STATIC_URL_PREFIX = "/static/"
+_MANIFEST_KEY = "training.asset_manifest"  # where a request keeps the manifest it read
 
 
 def hashed_name(logical: str, content: bytes) -> str:
@@ -111,7 +112,18 @@ def build(static_dir: Path, logical_names: tuple[str, ...] = FINGERPRINTED) -> d
 
 
 def load_manifest(app: Flask) -> dict[str, str]:
-    """The manifest in the app's static folder, or {} if there is none; re-read when it changes."""
+    """The manifest in the app's static folder, or {} if there is none; re-read when it changes.
+
+    Checked once a request: a page asks for several assets, and each check is a stat() call.
+    """
+    if not has_request_context():
+        return _read_manifest(app)
+    if _MANIFEST_KEY not in request.environ:
+        request.environ[_MANIFEST_KEY] = _read_manifest(app)
+    return request.environ[_MANIFEST_KEY]
+
+
+def _read_manifest(app: Flask) -> dict[str, str]:
     path = Path(app.static_folder or "") / MANIFEST_NAME
     try:
         stat = path.stat()

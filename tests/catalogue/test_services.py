@@ -441,6 +441,24 @@ def test_page_is_clamped_to_the_results():
     assert (empty.number, empty.pages, empty.items, empty.total) == (1, 1, [], 0)
 
 
+def test_a_page_with_rows_is_one_query_and_its_total_comes_with_it():
+    ids = [SessionFactory().id for _ in range(5)]
+    stmt = select(CourseSession.id).order_by(CourseSession.id)
+    with QueryCounter() as in_range:
+        page = services.paginate(stmt, 2, 2)
+    assert (page.number, page.total, page.items) == (2, 5, ids[2:4])
+    with QueryCounter() as past_the_end:  # nothing there, a count, then the last page
+        last = services.paginate(stmt, 7, 2)
+    assert (last.number, last.total, last.items) == (3, 5, ids[4:])
+    with QueryCounter() as nothing:
+        empty = services.paginate(stmt.where(CourseSession.id < 0), 1, 2)
+    assert (empty.number, empty.total, empty.items) == (1, 0, [])
+    assert (in_range.count, past_the_end.count, nothing.count) == (1, 3, 1)
+    rows = services.paginate(select(CourseSession.id, CourseSession.capacity).order_by(CourseSession.id), 1, 2,
+                             scalars=False)
+    assert [(row.id, row.capacity) for row in rows.items] == [(ids[0], 20), (ids[1], 20)]
+
+
 def test_month_starts_are_london_months():
     # 23:30 UTC on 31 May is already 1 June in London.
     months = services.month_starts(utc(2026, 5, 31, 23, 30), count=3)

@@ -547,12 +547,29 @@ def trainers(include: tuple[int, ...] | list[int] = ()) -> list[User]:
 
 def paginate(stmt: Select, page: int, per_page: int, *, scalars: bool = True) -> Page:
     """One page of `stmt`'s results (its first column's, unless `scalars` is False: then whole
-    rows); a page number out of range gives the nearest page."""
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    pages = max(1, math.ceil(total / per_page))
-    number = min(max(page, 1), pages)
-    result = db.session.execute(stmt.offset((number - 1) * per_page).limit(per_page))
-    items = list(result.scalars() if scalars else result)
+    rows, with `_total` after the statement's columns); a page number out of range gives the
+    nearest page.
+
+    One query, as each row carries the total (COUNT(*) OVER ()). Only a page past the end
+    costs a count, and a second fetch for the last page.
+    """
+    # A page number from the URL can be any size; past the end is treated the same way.
+    number = min(max(page, 1), 2**31 // per_page)
+    counted = stmt.add_columns(func.count().over().label("_total"))
+
+    def fetch(n: int) -> list:
+        return db.session.execute(counted.offset((n - 1) * per_page).limit(per_page)).all()
+
+    rows = fetch(number)
+    if rows or number == 1:
+        total = rows[0][-1] if rows else 0
+    else:
+        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+        last = max(1, math.ceil(total / per_page))
+        if number > last:
+            number = last
+            rows = fetch(number) if total else []
+    items = [row[0] for row in rows] if scalars else rows
     return Page(items=items, number=number, per_page=per_page, total=total)
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app, render_template
-from sqlalchemy import insert, select
+from sqlalchemy import and_, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
 from weasyprint import HTML, URLFetcher
@@ -128,15 +128,16 @@ def _attendance_for(booking_id: int) -> Attendance | None:
 
 def states_for_person(user_id: int) -> dict[int, CertificateState]:
     """Certificate state of each of a person's bookings that were marked present, as the
-    person sees it (the evaluation setting applies): two queries however many there are."""
-    present = list(db.session.execute(
-        select(Attendance.booking_id).where(
-            Attendance.user_id == user_id, Attendance.booking_id.is_not(None),
-            Attendance.outcome.in_(PRESENT),
-        )
-    ).scalars())
-    evaluated = _submitted_after(present) if requires_evaluation() else set()
-    return {b: _state(True, b in evaluated, requires_evaluation()) for b in present}
+    person sees it (the evaluation setting applies): one query however many there are."""
+    submitted = and_(Evaluation.booking_id == Attendance.booking_id, Evaluation.stage == Stage.AFTER,
+                     Evaluation.status == EvaluationStatus.SUBMITTED)
+    rows = db.session.execute(
+        select(Attendance.booking_id, Evaluation.id.is_not(None))
+        .outerjoin(Evaluation, submitted)
+        .where(Attendance.user_id == user_id, Attendance.booking_id.is_not(None), Attendance.outcome.in_(PRESENT))
+    )
+    applies = requires_evaluation()
+    return {booking_id: _state(True, bool(evaluated), applies) for booking_id, evaluated in rows}
 
 
 @dataclass
