@@ -4,11 +4,12 @@ from __future__ import annotations
 import hmac
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 
 from flask import Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import logout_user, user_logged_in, user_logged_out
-from sqlalchemy import String, delete, exists, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Select, String, bindparam, delete, exists, select
+from sqlalchemy.orm import Mapped, joinedload, mapped_column
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
@@ -54,19 +55,32 @@ def _new_session_marks(now: float) -> None:
     session[LAST_ACTIVE] = now
 
 
+#: Ids are 32-bit integers; a larger one would make the database raise rather than miss.
+MAX_USER_ID = 2**31 - 1
+
+
+@cache
+def _user_query() -> Select:
+    """Built once, as it runs on every signed-in request. The person's roles come in the same
+    query, and a session with no id of its own matches no signed-out session (NULL)."""
+    return (
+        select(User)
+        .where(User.id == bindparam("user_id"), User.active.is_(True),
+               ~exists().where(SignedOutSession.session_id == bindparam("session_id", type_=String)))
+        .options(joinedload(User.grants))
+    )
+
+
 def load_user(user_id: str) -> User | None:
     """The active person the session names, unless this session was signed out.
 
-    One query, as before: the signed-out check rides on loading the person rather than
-    adding a statement to every page.
+    One query with the person's roles: the signed-out check rides on loading the person
+    rather than adding a statement to every page.
     """
-    if not user_id.isdigit():
+    if not user_id.isdigit() or int(user_id) > MAX_USER_ID:
         return None
-    query = select(User).where(User.id == int(user_id), User.active.is_(True))
-    session_id = session.get(SESSION_ID)
-    if session_id:
-        query = query.where(~exists().where(SignedOutSession.session_id == session_id))
-    user = db.session.scalar(query)
+    user = db.session.execute(_user_query(), {"user_id": int(user_id), "session_id": session.get(SESSION_ID)}
+                              ).unique().scalar_one_or_none()
     if user is not None and not _same_password(user):
         return None
     return user

@@ -3,6 +3,8 @@ is down or refuses, never delivering twice (even with two senders at once), sett
 a stopped sender left, the development log backend, and `flask send-mail`."""
 from __future__ import annotations
 
+import email
+import email.policy
 import logging
 import os
 import signal
@@ -84,6 +86,16 @@ def test_build_email_without_a_calendar_has_no_attachment_and_a_request_is_the_d
     assert calendar_part(build_email(plain)) is None
     [attachment] = list(build_email(invite).iter_attachments())
     assert attachment.get_param("method") == "REQUEST"
+
+
+def test_a_long_subject_is_folded_to_rfc_5322_line_lengths_and_reads_back_whole(app):
+    subject = "Booking confirmed: " + "Working together to safeguard children at risk of exploitation, " * 3
+    with write_transaction():
+        message = enqueue(MessageKind.BOOKING_CONFIRMED, "sam@example.org", subject.strip(), "_smoke", {"name": "Sam"})
+    wire = build_email(message).as_bytes()
+    header = wire.split(b"\r\n\r\n" if b"\r\n\r\n" in wire else b"\n\n", 1)[0]
+    assert max(len(line) for line in header.splitlines()) <= 78
+    assert email.message_from_bytes(wire, policy=email.policy.default)["Subject"] == subject.strip()
 
 
 def test_the_delivered_message_keeps_its_headers_alternatives_and_invitation(smtp_server):
