@@ -101,6 +101,18 @@ def test_a_copy_of_the_cookie_stops_working_after_sign_out(app, client):
     assert response.headers["Location"].startswith("/sign-in")
 
 
+def test_a_session_naming_no_real_person_is_signed_out(client):
+    user = UserFactory()
+    for user_id in (str(user.id + 1), str(2**31), "9" * 30, "not-a-number"):
+        with client.session_transaction() as sess:
+            sess["_user_id"] = user_id
+        response = client.get("/account")
+        assert response.status_code == 302 and response.headers["Location"].startswith("/sign-in"), user_id
+    with client.session_transaction() as sess:
+        sess["_user_id"] = str(user.id)
+    assert client.get("/account").status_code == 200
+
+
 def test_the_session_cookie_is_httponly_and_samesite_lax(client):
     user = UserFactory()
     response = client.post("/sign-in", data={"email": user.email, "password": TEST_PASSWORD})

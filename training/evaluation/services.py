@@ -566,7 +566,7 @@ def outstanding_for(user: User, now: datetime, *, page: int = 1, per_page: int =
     """One page of the forms `user` can fill in now and has not submitted.
 
     Before-course forms come first, the one that closes soonest first; then the after-course
-    and follow-up forms, latest course first. Two queries however long the person's history.
+    and follow-up forms, latest course first. One query however long the person's history.
     """
     stmt = _outstanding_statement().params(
         user_id=user.id, now=now, follow_up_from=now - timedelta(weeks=current_app.config["FOLLOW_UP_WEEKS"]))
