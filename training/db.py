@@ -13,6 +13,10 @@ from sqlalchemy.types import TypeDecorator
 
 from .extensions import db
 
+#: Ids are 32-bit integers: a larger one would make the database raise rather than miss, so
+#: input naming one is refused before any query.
+MAX_ID = 2**31 - 1
+
 # Set while a service runs a write transaction: SQLite then begins with BEGIN IMMEDIATE.
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
 

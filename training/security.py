@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 
 from .accounts.models import User
 from .accounts.tokens import SESSION_PASSWORD_MARK, password_fingerprint
-from .db import UTCDateTime, utcnow, write_transaction
+from .db import MAX_ID, UTCDateTime, utcnow, write_transaction
 from .extensions import db, limiter, login_manager
 
 DEFAULT_SESSION_MAX_HOURS = 12
@@ -55,10 +55,6 @@ def _new_session_marks(now: float) -> None:
     session[LAST_ACTIVE] = now
 
 
-#: Ids are 32-bit integers; a larger one would make the database raise rather than miss.
-MAX_USER_ID = 2**31 - 1
-
-
 @cache
 def _user_query() -> Select:
     """Built once, as it runs on every signed-in request. The person's roles come in the same
@@ -77,7 +73,7 @@ def load_user(user_id: str) -> User | None:
     One query with the person's roles: the signed-out check rides on loading the person
     rather than adding a statement to every page.
     """
-    if not user_id.isdigit() or int(user_id) > MAX_USER_ID:
+    if not user_id.isdigit() or int(user_id) > MAX_ID:
         return None
     user = db.session.execute(_user_query(), {"user_id": int(user_id), "session_id": session.get(SESSION_ID)}
                               ).unique().scalar_one_or_none()

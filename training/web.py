@@ -19,7 +19,7 @@ from . import (
     timeutil,
 )
 from .accounts.models import Role
-from .db import register_database
+from .db import MAX_ID, register_database
 from .extensions import csrf, db, limiter, login_manager, migrate
 
 
@@ -47,7 +47,7 @@ class DatabaseIntConverter(IntegerConverter):
     """`<int:id>` limited to what an INTEGER column holds, so a huge id is a 404, not a 500."""
 
     def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
 
 

@@ -7,11 +7,11 @@ from wtforms import Field, RadioField, SelectChoice, SelectField, StringField
 from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
+from ..db import MAX_ID
 from .models import AttendanceOutcome
 
 #: Each booked person's radio group on the register is named `booking-<booking id>`.
 MARK_PREFIX = "booking-"
-_MAX_ID = 2**31 - 1  # ids are 32-bit integers; anything larger cannot be a booking
 _UNRECOGNISED = "Something on the register was not recognised: refresh the page and try again"
 
 
@@ -36,7 +36,7 @@ class MarksField(Field):
             self.raw_data.append(key)
             raw_id = key[len(MARK_PREFIX):]
             values = formdata.getlist(key)
-            if not (raw_id.isascii() and raw_id.isdigit()) or int(raw_id) > _MAX_ID or len(values) != 1:
+            if not (raw_id.isascii() and raw_id.isdigit()) or int(raw_id) > MAX_ID or len(values) != 1:
                 self.process_errors.append(_UNRECOGNISED)
                 continue
             try:

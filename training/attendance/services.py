@@ -20,7 +20,7 @@ from ..audit import services as audit
 from ..booking.models import Booking, BookingStatus
 from ..catalogue.models import Course, CourseSession, session_trainers
 from ..catalogue.services import lock_session
-from ..db import utcnow, write_transaction
+from ..db import MAX_ID, utcnow, write_transaction
 from ..extensions import db
 from ..timeutil import format_date, format_time
 from .errors import (
@@ -45,8 +45,6 @@ from .models import Attendance, AttendanceOutcome, Register
 RECENT_DAYS = 90
 NAME_MAX = 200
 EMAIL_MAX = 254
-#: Ids are 32-bit integers; a larger one would make the database raise rather than miss.
-MAX_ID = 2**31 - 1
 
 
 def _is_id(value: object) -> bool:

@@ -10,12 +10,12 @@ from wtforms import StringField, SubmitField
 from wtforms.validators import Length, ValidationError
 
 from ..catalogue.forms import GovDateField
+from ..db import MAX_ID
 from .models import ACTION_MAX, OBJECT_TYPE_MAX
 from .services import AuditFilters
 
 #: Years outside this range cannot be in the log, and would overflow the date arithmetic.
 FIRST_YEAR, LAST_YEAR = 2000, 2999
-MAX_OBJECT_ID = 2**31 - 1
 _DIGITS = re.compile(r"^\d{1,10}$")
 
 
@@ -56,7 +56,7 @@ class AuditFilterForm(FlaskForm):
     submit = SubmitField("Filter", widget=GovSubmitInput())
 
     def validate_object_id(self, field) -> None:
-        if field.data and (not _DIGITS.match(field.data) or not 0 < int(field.data) <= MAX_OBJECT_ID):
+        if field.data and (not _DIGITS.match(field.data) or not 0 < int(field.data) <= MAX_ID):
             raise ValidationError("Record ID must be a whole number, like 42")
 
     def validate_date_to(self, field) -> None:

@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 
 from .. import cache
 from ..auth import coordinator_required
-from ..db import utcnow
+from ..db import MAX_ID, utcnow
 from ..errors import DomainError
 from ..pagination import govuk_pagination
 from ..timeutil import format_datetime
@@ -213,7 +213,7 @@ def session_new(course_id: int) -> str | Response:
     copied_from = None
     draft_trainers: tuple[int, ...] = ()
     copy_id = request.args.get("copy", type=int)
-    if copy_id is not None and not 1 <= copy_id <= 2**31 - 1:
+    if copy_id is not None and not 1 <= copy_id <= MAX_ID:
         abort(404)  # not an id any session can have
     if request.method == "GET" and copy_id is not None:
         copied_from = services.get_session(copy_id)

@@ -43,7 +43,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..accounts.models import Agency, Role, User
 from ..catalogue.models import Level
-from ..db import utcnow, write_transaction
+from ..db import MAX_ID, utcnow, write_transaction
 from ..extensions import db
 from ..timeutil import to_london
 from .errors import (
@@ -75,7 +75,6 @@ from .models import (
     year_label,
 )
 
-MAX_ID = 2**31 - 1
 FIRST_YEAR, LAST_YEAR = 2000, 2999
 FIGURES = ("staff_in_scope", "trained_in_date", "courses_delivered")
 

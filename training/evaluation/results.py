@@ -27,7 +27,7 @@ from sqlalchemy.orm import defaultload
 from ..accounts.models import User
 from ..attendance.models import Attendance, AttendanceOutcome
 from ..catalogue.models import Course, CourseSession, session_trainers
-from ..db import write_transaction
+from ..db import MAX_ID, write_transaction
 from ..errors import DomainError
 from ..extensions import db
 from ..timeutil import london_to_utc, to_london
@@ -394,7 +394,7 @@ def set_quotable(answer_id: int, quotable: bool, actor: User) -> Answer:
     """Mark a submitted comment as suitable (or not) for quoting, without a name, in reports."""
     if not actor.is_coordinator:
         raise NotCoordinator()
-    if not (isinstance(answer_id, int) and 0 < answer_id <= 2**31 - 1):
+    if not (isinstance(answer_id, int) and 0 < answer_id <= MAX_ID):
         raise CommentNotFound()
     with write_transaction():
         answer = db.session.execute(

@@ -18,7 +18,7 @@ from sqlalchemy.orm import defaultload
 from ..accounts.models import Role, User
 from ..auth import coordinator_required, role_required, safe_next
 from ..catalogue.models import Course, CourseSession
-from ..db import utcnow
+from ..db import MAX_ID, utcnow
 from ..extensions import db
 from ..timeutil import to_london
 from . import results, reviews
@@ -29,7 +29,6 @@ from .results_forms import FindingsForm, PeriodForm, RaiseReviewForm, ResponseFo
 bp = Blueprint("evaluation_results", __name__)
 
 staff_required = role_required(Role.TRAINER, Role.COORDINATOR)
-MAX_ID = 2**31 - 1
 
 
 def _session_or_404(session_id: int) -> CourseSession:

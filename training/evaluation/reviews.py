@@ -23,7 +23,7 @@ from sqlalchemy.orm import defaultload, joinedload
 
 from ..accounts.models import User
 from ..catalogue.models import Course, CourseSession
-from ..db import utcnow, write_transaction
+from ..db import MAX_ID, utcnow, write_transaction
 from ..errors import DomainError
 from ..extensions import db
 from ..timeutil import to_london
@@ -34,7 +34,6 @@ from .signals import evaluation_submitted
 #: Statuses in which a review is still being worked on.
 LIVE_STATUSES = (ReviewStatus.OPEN, ReviewStatus.ACTIONS_AGREED)
 TEXT_MAX = 5000
-MAX_ID = 2**31 - 1
 
 
 class ReviewError(DomainError):

@@ -20,7 +20,7 @@ from ..attendance.models import Attendance, AttendanceOutcome
 from ..booking.models import ACTIVE_STATUSES, Booking
 from ..catalogue.models import Course, CourseSession, SessionStatus
 from ..catalogue.services import Page, paginate
-from ..db import write_transaction
+from ..db import MAX_ID, write_transaction
 from ..extensions import db
 from ..timeutil import format_date
 from . import signals
@@ -49,8 +49,6 @@ from .questions import (
     missing_message,
 )
 
-#: Ids are 32-bit integers; a larger one would make the database raise rather than miss.
-MAX_ID = 2**31 - 1
 PRESENT = (AttendanceOutcome.ATTENDED, AttendanceOutcome.PARTIAL)
 _PRESENT_VALUES = sorted(o.value for o in PRESENT)
 _ACTIVE_VALUES = sorted(s.value for s in ACTIVE_STATUSES)

@@ -12,12 +12,12 @@ from wtforms.validators import InputRequired, StopValidation, ValidationError
 from ..accounts.models import Agency, Sector
 from ..catalogue.forms import GovDateField, WholeNumberField
 from ..catalogue.models import Course, Level
+from ..db import MAX_ID
 from .services import MAX_MONTHS, GroupDetails, RequirementDetails, ReviewDetails
 
 SECTOR_CHOICES = [SelectChoice(s.value, s.label) for s in Sector]
 _SECTORS = frozenset(s.value for s in Sector)
 _LEVELS = {level.value: level for level in Level}
-_MAX_ID = 2**31 - 1
 
 
 def _between(low: int, high: int, message: str):
@@ -138,7 +138,7 @@ class RequirementForm(_ServiceErrorsMixin, FlaskForm):
     def details(self) -> RequirementDetails:
         """The validated input, for the services."""
         kind, _, value = (self.target.data or "").partition(":")
-        course_id = int(value) if kind == "course" and value.isdigit() and int(value) <= _MAX_ID else None
+        course_id = int(value) if kind == "course" and value.isdigit() and int(value) <= MAX_ID else None
         return RequirementDetails(
             course_id=course_id,
             level=_LEVELS.get(value) if kind == "level" else None,
@@ -171,7 +171,7 @@ class MembershipForm(_ServiceErrorsMixin, FlaskForm):
     @property
     def group_id(self) -> int | None:
         value = self.group.data or ""
-        return int(value) if value.isdigit() and int(value) <= _MAX_ID else None
+        return int(value) if value.isdigit() and int(value) <= MAX_ID else None
 
 
 # ---------------------------------------------------------------------------

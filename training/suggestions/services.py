@@ -29,7 +29,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..accounts.models import Agency, User
 from ..catalogue.models import Course, CourseFormat, Level
 from ..catalogue.services import TITLE_MAX_LENGTH as COURSE_TITLE_MAX
-from ..db import utcnow, write_transaction
+from ..db import MAX_ID, utcnow, write_transaction
 from ..extensions import db
 from .errors import (
     CourseTitleRace,
@@ -48,7 +48,6 @@ AUDIENCE_MAX = 1000
 REASON_MAX = 5000
 #: A suggestion for more people than this is a typing slip, not a plan.
 MAX_PEOPLE = 100_000
-MAX_ID = 2**31 - 1
 
 # What a draft course starts with; the coordinator changes them on the course's edit page.
 DRAFT_LEVEL = Level.LEVEL_3
