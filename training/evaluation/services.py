@@ -501,7 +501,11 @@ class OutstandingForm:
     course_title: str
     starts_at: datetime
     started: bool  # a draft is saved
-    closes_at: datetime | None  # before-course forms close when the course starts
+
+    @property
+    def closes_at(self) -> datetime | None:
+        """Before-course forms close when the course starts; the others stay open."""
+        return self.starts_at if self.stage == Stage.BEFORE else None
 
 
 def _bookings_for_forms() -> CTE:
@@ -569,12 +573,10 @@ def outstanding_for(user: User, now: datetime, *, page: int = 1, per_page: int =
     stmt = _outstanding_statement().params(
         user_id=user.id, now=now, follow_up_from=now - timedelta(weeks=current_app.config["FOLLOW_UP_WEEKS"]))
     rows = paginate(stmt, page, per_page, scalars=False)
-    items = []
-    for row in rows.items:
-        stage = Stage(row.stage)
-        items.append(OutstandingForm(row.booking_id, stage, row.course_title, row.starts_at, row.form_status is not None,
-                                     row.starts_at if stage == Stage.BEFORE else None))
-    return replace(rows, items=items)
+    return replace(rows, items=[
+        OutstandingForm(row.booking_id, Stage(row.stage), row.course_title, row.starts_at, row.form_status is not None)
+        for row in rows.items
+    ])
 
 
 @dataclass(frozen=True)
