@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from datetime import UTC, datetime
 
 import pytest
 import redis
-from sqlalchemy import event, update
+from sqlalchemy import event, select, update
 
-from tests.factories import CoordinatorFactory, CourseFactory, SessionFactory, UserFactory
+from tests.factories import BookingFactory, CoordinatorFactory, CourseFactory, SessionFactory, UserFactory
 from tests.reports.summary_helpers import page_tables
 from tests.security.conftest import without_nonces
 from training.accounts.models import User
-from training.booking.services import book_place
-from training.cache import AREAS, CATALOGUE, REPORTS, FragmentCache, areas_touched
+from training.booking.models import Booking, BookingStatus
+from training.booking.services import book_place, cancel_booking
+from training.cache import AREAS, CATALOGUE, CSRF_FIELD, MY_TRAINING, REPORTS, FragmentCache, areas_touched
 from training.catalogue.models import Course, CourseSession
 from training.extensions import db
 
@@ -41,8 +43,8 @@ def redis_db():
 
 @pytest.fixture
 def worker(make_app, redis_db):
-    """worker() -> another worker of the app; all of them share one fragment cache."""
-    return lambda: make_app(CACHE_REDIS_URL=REDIS_URL, CACHE_KEY_PREFIX=PREFIX)
+    """worker(**settings) -> another worker of the app; all of them share one fragment cache."""
+    return lambda **settings: make_app(CACHE_REDIS_URL=REDIS_URL, CACHE_KEY_PREFIX=PREFIX, **settings)
 
 
 def _text(client, path: str) -> str:
@@ -139,8 +141,9 @@ def test_only_committed_writes_move_areas_on_core_statements_included(worker, re
 
 
 def test_which_writes_make_which_areas_stale():
-    assert areas_touched({"bookings"}) == [CATALOGUE, REPORTS]
-    assert areas_touched({"evaluations", "answers"}) == [REPORTS]
+    assert areas_touched({"bookings"}) == [CATALOGUE, REPORTS, MY_TRAINING]
+    assert areas_touched({"evaluations", "answers"}) == [REPORTS, MY_TRAINING]
+    assert areas_touched({"users"}) == [REPORTS, MY_TRAINING]
     assert areas_touched({"audit_events", "outbox_messages"}) == []
     assert areas_touched(set()) == []
 
@@ -250,3 +253,100 @@ def test_a_draft_course_cached_for_a_coordinator_stays_hidden_from_everyone_else
 def test_nothing_is_stored_for_a_course_that_does_not_exist(worker, redis_db):
     assert worker().test_client().get("/courses/999999").status_code == 404
     assert redis_db.keys(f"{PREFIX}:fragment:*") == []
+
+
+# ---------------------------------------------------------------------------
+# My training: one person's page, cached for that person only
+# ---------------------------------------------------------------------------
+
+def _signed_in(app, user_id: int):
+    client = app.test_client()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = str(user_id)
+    return client
+
+
+def test_my_training_is_served_again_without_reading_bookings(worker):
+    person_id = BookingFactory(session__course__title="Child exploitation: county lines").user_id
+    app = worker()
+    client = _signed_in(app, person_id)
+    first = _text(client, "/my-training")
+    assert "Child exploitation: county lines" in first
+    statements: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", note)
+        try:
+            second = _text(client, "/my-training")
+        finally:
+            event.remove(db.engine, "before_cursor_execute", note)
+    assert without_nonces(second) == without_nonces(first)
+    # Only the signed-in person is loaded (every page does that); nothing from their bookings.
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 1 and "FROM users" in selects[0], statements
+    assert not [s for s in statements if "bookings" in s], statements
+
+
+def test_my_training_is_each_persons_own(worker):
+    first = BookingFactory(session__course__title="Only for Asha").user_id
+    second = BookingFactory(session__course__title="Only for Ben").user_id
+    app = worker()
+    asha, ben = _signed_in(app, first), _signed_in(app, second)
+    for _ in range(2):  # the second round is served from the cache
+        asha_page, ben_page = _text(asha, "/my-training"), _text(ben, "/my-training")
+        assert "Only for Asha" in asha_page and "Only for Ben" not in asha_page
+        assert "Only for Ben" in ben_page and "Only for Asha" not in ben_page
+
+
+def test_my_training_shows_at_once_what_someone_else_changed(worker):
+    session = SessionFactory(capacity=1, course__title="Safer recruitment")
+    holder, waiting = UserFactory(), UserFactory()
+    holder_id, waiting_id = holder.id, waiting.id
+    app = worker()
+    with app.app_context():
+        book_place(session.id, db.session.get(User, holder_id))
+        book_place(session.id, db.session.get(User, waiting_id))
+    client = _signed_in(app, waiting_id)
+    assert "Waiting lists" in _text(client, "/my-training")
+    assert "Waiting lists" in _text(client, "/my-training")
+    with app.app_context():  # the place holder cancels: the next person is offered the place
+        held = db.session.scalars(select(Booking).where(Booking.user_id == holder_id)).one()
+        cancel_booking(held.id, db.session.get(User, holder_id))
+    page = _text(client, "/my-training")
+    assert "Places offered to you" in page and "Waiting lists" not in page
+
+
+def test_my_training_forms_carry_this_requests_csrf_token_not_a_cached_one(worker, redis_db):
+    session = SessionFactory(capacity=1, course__title="Domestic abuse and children")
+    holder_id, offered_id = UserFactory().id, UserFactory().id
+    app = worker(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        held = book_place(session.id, db.session.get(User, holder_id))
+        offered = book_place(session.id, db.session.get(User, offered_id))
+        cancel_booking(held.id, db.session.get(User, holder_id))
+        assert db.session.get(Booking, offered.id).status == BookingStatus.OFFERED
+    tokens = []
+    for _ in range(2):  # a new browser session each time: the second page comes from the cache
+        client = _signed_in(app, offered_id)
+        page = _text(client, "/my-training")
+        found = re.findall(r'action="/bookings/\d+/(?:accept|decline)"[^>]*>\s*'
+                           r'<input type="hidden" name="csrf_token" value="([^"]+)">', page)
+        assert len(found) == 2 and "<!--csrf-field-->" not in page
+        tokens.append((client, found[0]))
+    stored = [redis_db.get(key).decode() for key in redis_db.keys(f"{PREFIX}:fragment:my-training:*")]
+    assert len(stored) == 1 and str(CSRF_FIELD) in stored[0] and 'name=\\"csrf_token\\"' not in stored[0]
+    # The second browser's token is its own: accepting the place with it works.
+    client, token = tokens[1]
+    assert client.post(f"/bookings/{offered.id}/accept", data={"csrf_token": token}).status_code == 302
+    with app.app_context():
+        assert db.session.get(Booking, offered.id).status == BookingStatus.CONFIRMED
+
+
+def test_my_training_fragments_live_a_minute_at_most(worker, redis_db):
+    person_id = BookingFactory().user_id
+    _text(_signed_in(worker(), person_id), "/my-training")
+    keys = redis_db.keys(f"{PREFIX}:fragment:my-training:*")
+    assert len(keys) == 1 and 0 < redis_db.ttl(keys[0]) <= MY_TRAINING.seconds == 60

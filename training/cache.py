@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import redis
 from flask import Flask, current_app
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
@@ -49,7 +50,16 @@ class Area:
 
 CATALOGUE = Area("catalogue", frozenset({"courses", "course_sessions", "course_themes", "bookings"}), 60)
 REPORTS = Area("reports", None, 3600)
-AREAS = (CATALOGUE, REPORTS)
+# One person's own page: their bookings, waiting-list places (others' bookings move them),
+# forms, certificates and calendar feed. Any write moves it on, so it is never stale for data;
+# time alone (a session starting, a form opening) changes it within the time to live.
+MY_TRAINING = Area("my-training", None, 60)
+AREAS = (CATALOGUE, REPORTS, MY_TRAINING)
+
+# A fragment is shared by every request that asks for it, so it must not hold a request's own
+# CSRF token. Templates write this mark where the field goes and `with_csrf_fields` fills it
+# in. Jinja escapes "<" in anything a person typed, so the mark cannot come from data.
+CSRF_FIELD = Markup("<!--csrf-field-->")
 
 _TOUCHED = "cache_touched_tables"  # tables written in the connection's open transaction
 _COMMITTED = "cache_committed_tables"  # written and committed, generations not yet moved
@@ -149,6 +159,14 @@ class FragmentCache:
 def _markup(fragments: dict[str, str]) -> dict[str, Markup]:
     # Every fragment is the output of render_template, so Jinja has escaped what it holds.
     return {name: Markup(html) for name, html in fragments.items()}  # noqa: S704  # nosec B704
+
+
+def with_csrf_fields(html: Markup) -> Markup:
+    """`html` with every CSRF_FIELD mark replaced by this request's hidden CSRF field."""
+    if CSRF_FIELD not in html:
+        return html
+    field = Markup('<input type="hidden" name="csrf_token" value="{}">').format(generate_csrf())
+    return Markup(html.replace(CSRF_FIELD, field))  # noqa: S704  # nosec B704  # both are Markup
 
 
 def fragments(area: Area, key: Iterable[object], build: Callable[[], dict[str, str]]) -> dict[str, Markup]:

@@ -24,6 +24,9 @@ DEFAULT_SESSION_MAX_HOURS = 12
 SESSION_ID = "_sid"
 STARTED = "_started"
 LAST_ACTIVE = "_last_active"
+# Activity is noted at most once a minute: noting it changes the cookie, which must then be
+# signed again and sent back. So an idle session may end up to a minute early, never late.
+ACTIVITY_MARK_SECONDS = 60
 
 
 class SignedOutSession(db.Model):
@@ -155,7 +158,8 @@ def register_session_security(app: Flask) -> None:
             return _end_session(f"You were signed out because you were inactive for {idle_minutes} minutes")
         if now - float(session.get(STARTED, now)) > max_hours * 3600:
             return _end_session(f"You were signed out because you have been signed in for {max_hours} hours")
-        session[LAST_ACTIVE] = now
+        if now - float(session.get(LAST_ACTIVE, 0)) >= ACTIVITY_MARK_SECONDS:
+            session[LAST_ACTIVE] = now
         return None
 
     def _on_sign_in(sender: Flask, user) -> None:

@@ -46,6 +46,24 @@ def test_activity_within_30_minutes_keeps_you_signed_in(client):
         assert utcnow().timestamp() - sess[LAST_ACTIVE] < 60
 
 
+def test_activity_is_noted_at_most_once_a_minute_so_the_cookie_is_not_resent_each_time(client):
+    _sign_in(client, UserFactory())
+    assert client.get("/account").status_code == 200  # the first page puts its CSRF secret in the session
+    noted = utcnow().timestamp() - 50
+    _set(client, **{LAST_ACTIVE: noted})
+    response = client.get("/account")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    with client.session_transaction() as sess:
+        assert sess[LAST_ACTIVE] == noted
+    _set(client, **{LAST_ACTIVE: utcnow().timestamp() - 61})
+    response = client.get("/account")
+    assert response.status_code == 200
+    assert response.headers["Set-Cookie"].startswith("session=")
+    with client.session_transaction() as sess:
+        assert utcnow().timestamp() - sess[LAST_ACTIVE] < 5
+
+
 def test_an_expired_post_does_nothing_and_asks_you_to_sign_in(login_as):
     user = UserFactory()
     client = login_as(user)

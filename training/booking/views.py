@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from .. import cache
 from ..accounts.models import User
 from ..auth import coordinator_required
 from ..db import kept_after_commit, utcnow
@@ -108,7 +109,15 @@ def book(session_id: int) -> Response:
 @login_required
 def my_training() -> str:
     """Upcoming bookings, offers to answer, waiting-list places and past courses."""
-    return render_template("booking/my_training.html", training=services.my_training(_me()), now=utcnow())
+    me = _me()
+
+    def build() -> dict[str, str]:
+        body = render_template("booking/_my_training.html", training=services.my_training(me), now=utcnow(),
+                               csrf_field=cache.CSRF_FIELD)
+        return {"body": body}
+
+    parts = cache.fragments(cache.MY_TRAINING, ("my-training", request.script_root, me.id), build)
+    return render_template("booking/my_training.html", body=cache.with_csrf_fields(parts["body"]))
 
 
 @bp.get("/my-training/past")
