@@ -90,3 +90,12 @@ else:
     control_socket_disable = True
 
 proc_name = "safeguarding-training"
+
+
+def post_worker_init(worker) -> None:
+    """Keep what the worker built at start (the app, its templates, SQLAlchemy's mappers) out of
+    the garbage collector's sight: none of it becomes garbage, and every full collection would
+    otherwise walk all of it again."""
+    import gc
+
+    gc.freeze()

@@ -1,6 +1,7 @@
 """The load balancers' health check, and the gunicorn settings for production."""
 from __future__ import annotations
 
+import gc
 import logging
 import runpy
 from pathlib import Path
@@ -146,3 +147,13 @@ def test_gunicorn_accepts_every_setting(monkeypatch):
     assert config.preload_app is False
     assert config.control_socket == "/tmp/training-gunicorn.ctl"
     assert config.forwarded_allow_ips == ["127.0.0.1", "::1"]
+
+
+def test_each_worker_hides_what_it_built_at_start_from_the_garbage_collector(monkeypatch):
+    conf = _load_conf(monkeypatch)
+    assert gc.get_freeze_count() == 0
+    try:
+        conf["post_worker_init"](None)  # gunicorn calls it once the worker has loaded the app
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
