@@ -343,6 +343,7 @@ def test_my_training_forms_carry_this_requests_csrf_token_not_a_cached_one(worke
     assert client.post(f"/bookings/{offered.id}/accept", data={"csrf_token": token}).status_code == 302
     with app.app_context():
         assert db.session.get(Booking, offered.id).status == BookingStatus.CONFIRMED
+    assert "Places offered to you" not in _text(client, "/my-training")
 
 
 def test_my_training_fragments_live_a_minute_at_most(worker, redis_db):
