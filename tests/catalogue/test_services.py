@@ -457,6 +457,12 @@ def test_a_page_with_rows_is_one_query_and_its_total_comes_with_it():
     rows = services.paginate(select(CourseSession.id, CourseSession.capacity).order_by(CourseSession.id), 1, 2,
                              scalars=False)
     assert [(row.id, row.capacity) for row in rows.items] == [(ids[0], 20), (ids[1], 20)]
+    # Rows hold the statement's columns only: the total stays inside paginate.
+    assert [tuple(row) for row in rows.items] == [(ids[0], 20), (ids[1], 20)]
+    assert all("_total" not in row._fields for row in rows.items)
+    past = services.paginate(select(CourseSession.id, CourseSession.capacity).order_by(CourseSession.id), 9, 2,
+                             scalars=False)
+    assert (past.number, [tuple(row) for row in past.items]) == (3, [(ids[4], 20)])
 
 
 def test_month_starts_are_london_months():

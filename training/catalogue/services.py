@@ -547,8 +547,7 @@ def trainers(include: tuple[int, ...] | list[int] = ()) -> list[User]:
 
 def paginate(stmt: Select, page: int, per_page: int, *, scalars: bool = True) -> Page:
     """One page of `stmt`'s results (its first column's, unless `scalars` is False: then whole
-    rows, with `_total` after the statement's columns); a page number out of range gives the
-    nearest page.
+    rows, with the statement's columns only); a page number out of range gives the nearest page.
 
     One query, as each row carries the total (COUNT(*) OVER ()). Only a page past the end
     costs a count, and a second fetch for the last page.
@@ -556,11 +555,17 @@ def paginate(stmt: Select, page: int, per_page: int, *, scalars: bool = True) ->
     # A page number from the URL can be any size; past the end is treated the same way.
     number = min(max(page, 1), 2**31 // per_page)
     counted = stmt.add_columns(func.count().over().label("_total"))
+    width = len(stmt.selected_columns)
 
-    def fetch(n: int) -> list:
-        return db.session.execute(counted.offset((n - 1) * per_page).limit(per_page)).all()
+    def fetch(n: int) -> tuple[list, list]:
+        """The page's rows, and the same rows without the total for `scalars=False`."""
+        result = db.session.execute(counted.offset((n - 1) * per_page).limit(per_page))
+        if scalars:
+            return result.all(), []
+        frozen = result.freeze()
+        return frozen().all(), frozen().columns(*range(width)).all()
 
-    rows = fetch(number)
+    rows, plain = fetch(number)
     if rows or number == 1:
         total = rows[0][-1] if rows else 0
     else:
@@ -568,8 +573,8 @@ def paginate(stmt: Select, page: int, per_page: int, *, scalars: bool = True) ->
         last = max(1, math.ceil(total / per_page))
         if number > last:
             number = last
-            rows = fetch(number) if total else []
-    items = [row[0] for row in rows] if scalars else rows
+            rows, plain = fetch(number) if total else ([], [])
+    items = [row[0] for row in rows] if scalars else plain
     return Page(items=items, number=number, per_page=per_page, total=total)
 
 
