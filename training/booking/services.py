@@ -700,8 +700,9 @@ def session_page(session_id: int, viewer: User | None, now: datetime | None = No
     )
 
 
-#: Past courses on My training; the rest are a page away, so a long history stays quick to show.
-PAST_COURSES_ON_MY_TRAINING = 10
+#: Rows in each long list on My training (past courses, evaluation forms to fill in); the rest
+#: are a page away, so a long history stays quick to show.
+ROWS_ON_MY_TRAINING = 10
 
 
 @dataclass
@@ -709,7 +710,7 @@ class MyTraining:
     upcoming: list[Booking]
     waiting: list[tuple[Booking, int]]
     offers: list[Booking]
-    past: Page[Booking]  # the latest PAST_COURSES_ON_MY_TRAINING, with the total
+    past: Page[Booking]  # the latest ROWS_ON_MY_TRAINING, with the total
     awaiting: list[Booking] = field(default_factory=list)  # waiting for the manager's approval
 
 
@@ -741,7 +742,7 @@ def my_training(user: User, now: datetime | None = None) -> MyTraining:
             offers.append(b)
         elif b.status == BookingStatus.AWAITING_APPROVAL:
             awaiting.append(b)
-    past = past_courses(user, per_page=PAST_COURSES_ON_MY_TRAINING, now=now)
+    past = past_courses(user, per_page=ROWS_ON_MY_TRAINING, now=now)
     return MyTraining(upcoming, waiting, offers, past, awaiting)
 
 

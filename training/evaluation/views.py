@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from ..auth import coordinator_required
+from ..booking.services import ROWS_ON_MY_TRAINING
 from ..catalogue.services import Page
 from ..db import utcnow
 from ..pagination import govuk_pagination
@@ -19,10 +20,6 @@ from .forms import SUBMIT, evaluation_form
 from .models import Stage
 
 bp = Blueprint("evaluation", __name__)
-
-#: My training lists this many; a link leads to the rest.
-OUTSTANDING_FORMS_ON_MY_TRAINING = 10
-
 
 def _stage_or_404(value: str) -> Stage:
     try:
@@ -115,4 +112,4 @@ def outstanding_evaluations(user) -> Page[services.OutstandingForm] | None:
     """The first of the signed-in person's forms to fill in now (for My training)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return None
-    return services.outstanding_for(user, utcnow(), per_page=OUTSTANDING_FORMS_ON_MY_TRAINING)
+    return services.outstanding_for(user, utcnow(), per_page=ROWS_ON_MY_TRAINING)
