@@ -53,6 +53,21 @@ def _text(client, path: str) -> str:
     return response.get_data(as_text=True)
 
 
+def _text_and_statements(app, client, path: str) -> tuple[str, list[str]]:
+    """The page, and the SQL statements serving it ran."""
+    statements: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", note)
+        try:
+            return _text(client, path), statements
+        finally:
+            event.remove(db.engine, "before_cursor_execute", note)
+
+
 def _generations(redis_db) -> dict[str, int]:
     return {area.name: int(redis_db.get(f"{PREFIX}:generation:{area.name}") or 0) for area in AREAS}
 
@@ -63,17 +78,7 @@ def test_the_catalogue_is_served_again_without_reading_the_database(worker):
     client = app.test_client()
     first = _text(client, "/")
     assert "Neglect: recognising it early" in first
-    statements: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args) -> None:
-        statements.append(statement)
-
-    with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", note)
-        try:
-            second = _text(client, "/")
-        finally:
-            event.remove(db.engine, "before_cursor_execute", note)
+    second, statements = _text_and_statements(app, client, "/")
     assert without_nonces(second) == without_nonces(first)
     assert not [s for s in statements if "course_sessions" in s], statements
 
@@ -272,17 +277,7 @@ def test_my_training_is_served_again_without_reading_bookings(worker):
     client = _signed_in(app, person_id)
     first = _text(client, "/my-training")
     assert "Child exploitation: county lines" in first
-    statements: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args) -> None:
-        statements.append(statement)
-
-    with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", note)
-        try:
-            second = _text(client, "/my-training")
-        finally:
-            event.remove(db.engine, "before_cursor_execute", note)
+    second, statements = _text_and_statements(app, client, "/my-training")
     assert without_nonces(second) == without_nonces(first)
     # Only the signed-in person is loaded (every page does that); nothing from their bookings.
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
