@@ -2,10 +2,9 @@
 
 Pages that many people read and few change (the catalogue, a course page, the subgroup
 summary), and each person's My training, keep their costly part, the queries and the HTML
-they become, here. Each fragment
-belongs to an *area* with a generation number in Redis. Every committed write to a table the
-area reads moves its generation on, so a fragment is never older than the last change to
-its data. Time alone can change some of them too (a session starting leaves the catalogue),
+they become, here. Each fragment belongs to an *area* with a generation number in Redis.
+Every committed write to a table the area reads moves its generation on, so a fragment is
+never older than the last change to its data. Time alone can change some of them too (a session starting leaves the catalogue),
 so each area also has a time to live.
 
 Why generations move after the commit, never before: a reader who saw the new generation

@@ -21,6 +21,7 @@ from .models import Stage
 
 bp = Blueprint("evaluation", __name__)
 
+
 def _stage_or_404(value: str) -> Stage:
     try:
         return Stage(value)
