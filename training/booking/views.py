@@ -112,7 +112,7 @@ def my_training() -> str:
     me = _me()
 
     def build() -> dict[str, str]:
-        body = render_template("booking/_my_training.html", training=services.my_training(me), now=utcnow(),
+        body = render_template("booking/_my_training.html", training=services.my_training(me),
                                csrf_field=cache.CSRF_FIELD)
         return {"body": body}
 
