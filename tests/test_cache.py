@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 import redis
+from flask import template_rendered
 from sqlalchemy import event, select, update
 
 from tests.factories import BookingFactory, CoordinatorFactory, CourseFactory, SessionFactory, UserFactory
@@ -18,7 +19,7 @@ from training.accounts.models import User
 from training.booking.models import Booking, BookingStatus
 from training.booking.services import book_place, cancel_booking
 from training.cache import AREAS, CATALOGUE, CSRF_FIELD, MY_TRAINING, REPORTS, FragmentCache, areas_touched
-from training.catalogue.models import Course, CourseSession
+from training.catalogue.models import Course, CourseFormat, CourseSession
 from training.extensions import db
 
 REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -258,6 +259,89 @@ def test_a_draft_course_cached_for_a_coordinator_stays_hidden_from_everyone_else
 def test_nothing_is_stored_for_a_course_that_does_not_exist(worker, redis_db):
     assert worker().test_client().get("/courses/999999").status_code == 404
     assert redis_db.keys(f"{PREFIX}:fragment:*") == []
+
+
+# ---------------------------------------------------------------------------
+# Whole pages: layout and all, with this request's own nonce and CSRF fields
+# ---------------------------------------------------------------------------
+
+def _templates_rendered(app, client, path: str) -> tuple[object, list[str]]:
+    names: list[str] = []
+
+    def note(_sender, template, **_extra) -> None:
+        names.append(template.name)
+
+    template_rendered.connect(note, app)
+    try:
+        return client.get(path), names
+    finally:
+        template_rendered.disconnect(note, app)
+
+
+def test_a_shared_page_is_served_without_rendering_and_with_this_requests_nonce(worker, redis_db):
+    SessionFactory(course__title="Harmful sexual behaviour")
+    app = worker()
+    client = app.test_client()
+    first, built_with = _templates_rendered(app, client, "/")
+    second, served_with = _templates_rendered(app, client, "/")
+    assert "catalogue/index.html" in built_with and served_with == []
+    nonces = []
+    for response in (first, second):
+        in_page = set(re.findall(r'nonce="([^"]+)"', response.get_data(as_text=True)))
+        assert len(in_page) == 1, in_page  # every script on the page carries the same nonce
+        nonce = in_page.pop()
+        assert f"'nonce-{nonce}'" in response.headers["Content-Security-Policy"]
+        nonces.append(nonce)
+    assert nonces[0] != nonces[1]
+    stored = [redis_db.get(key).decode() for key in redis_db.keys(f"{PREFIX}:fragment:catalogue:*")]
+    assert len(stored) == 1 and all(nonce not in stored[0] for nonce in nonces)
+
+
+def test_a_page_with_a_message_for_this_request_is_neither_stored_nor_served_from_the_store(worker, redis_db):
+    SessionFactory(course__title="Online safety")
+    app = worker()
+    client = app.test_client()
+    assert "Online safety" in _text(client, "/")  # stored
+    with client.session_transaction() as sess:
+        sess["_flashes"] = [("success", "You have booked a place on Online safety")]
+    assert "You have booked a place on Online safety" in _text(client, "/")
+    assert "You have booked a place" not in _text(client, "/")  # shown once, as ever
+    stored = [redis_db.get(key).decode() for key in redis_db.keys(f"{PREFIX}:fragment:catalogue:*")]
+    assert len(stored) == 1 and "You have booked a place" not in stored[0]
+
+
+def test_each_visitor_gets_the_layout_for_who_they_are_with_their_own_sign_out_token(worker, redis_db):
+    SessionFactory(course__title="Parental mental health")
+    person_id, coordinator_id = UserFactory().id, CoordinatorFactory().id
+    app = worker(WTF_CSRF_ENABLED=True)
+    visitor, person, coordinator = app.test_client(), _signed_in(app, person_id), _signed_in(app, coordinator_id)
+    tokens = {}
+    for _ in range(2):  # the second round comes from the store
+        pages = {client: _text(client, "/") for client in (visitor, person, coordinator)}
+        assert "Sign in" in pages[visitor] and "Sign out" not in pages[visitor]
+        assert "My training" in pages[person] and "Manage" not in pages[person]
+        assert "Manage" in pages[coordinator]
+        for client in (person, coordinator):
+            found = re.findall(r'<input type="hidden" name="csrf_token" value="([^"]+)">', pages[client])
+            assert len(found) == 1 and str(CSRF_FIELD) not in pages[client]
+            tokens[client] = found[0]
+    stored = [redis_db.get(key).decode() for key in redis_db.keys(f"{PREFIX}:fragment:catalogue:*")]
+    assert len(stored) == 3 and all('name=\\"csrf_token\\"' not in page for page in stored)
+    # The token in the stored page is the browser's own: signing out with it works.
+    for client in (person, coordinator):
+        assert client.post("/sign-out", data={"csrf_token": tokens[client]}).status_code == 302
+        assert client.get("/my-training").status_code == 302  # to sign in
+
+
+def test_addresses_asking_for_the_same_filters_share_one_page(worker, redis_db):
+    SessionFactory(course__title="Virtual course", course__format=CourseFormat.VIRTUAL)
+    app = worker()
+    client = app.test_client()
+    plain = _text(client, "/?format=virtual")
+    odd = _text(client, "/?format=virtual&format=carrier-pigeon&month=1999-01")
+    assert without_nonces(odd) == without_nonces(plain)
+    assert re.search(r'value="virtual"\s+checked', plain)
+    assert len(redis_db.keys(f"{PREFIX}:fragment:catalogue:*")) == 1
 
 
 # ---------------------------------------------------------------------------

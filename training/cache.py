@@ -2,10 +2,11 @@
 
 Pages that many people read and few change (the catalogue, a course page, the subgroup
 summary), and each person's My training, keep their costly part, the queries and the HTML
-they become, here. Each fragment belongs to an *area* with a generation number in Redis.
-Every committed write to a table the area reads moves its generation on, so a fragment is
-never older than the last change to its data. Time alone can change some of them too (a session starting leaves the catalogue),
-so each area also has a time to live.
+they become, here; the busiest keep the whole page (`page`), layout and all. Each fragment
+belongs to an *area* with a generation number in Redis. Every committed write to a table the
+area reads moves its generation on, so a fragment is never older than the last change to its
+data. Time alone can change some of them too (a
+session starting leaves the catalogue), so each area also has a time to live.
 
 Why generations move after the commit, never before: a reader who saw the new generation
 before the commit could store the old data under it. Moving it after the commit means a
@@ -19,12 +20,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import redis
-from flask import Flask, current_app
+from flask import Flask, current_app, g, request, session
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import event
@@ -161,12 +163,20 @@ def _markup(fragments: dict[str, str]) -> dict[str, Markup]:
     return {name: Markup(html) for name, html in fragments.items()}  # noqa: S704  # nosec B704
 
 
+def _csrf_field() -> Markup:
+    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(generate_csrf())
+
+
+def csrf_input() -> Markup:
+    """This request's hidden CSRF field; the mark for it while a shared page is being built."""
+    return CSRF_FIELD if g.get("building_page") else _csrf_field()
+
+
 def with_csrf_fields(html: Markup) -> Markup:
     """`html` with every CSRF_FIELD mark replaced by this request's hidden CSRF field."""
     if CSRF_FIELD not in html:
         return html
-    field = Markup('<input type="hidden" name="csrf_token" value="{}">').format(generate_csrf())
-    return Markup(html.replace(CSRF_FIELD, field))  # noqa: S704  # nosec B704  # both are Markup
+    return Markup(html.replace(CSRF_FIELD, _csrf_field()))  # noqa: S704  # nosec B704  # both are Markup
 
 
 def fragments(area: Area, key: Iterable[object], build: Callable[[], dict[str, str]]) -> dict[str, Markup]:
@@ -175,6 +185,33 @@ def fragments(area: Area, key: Iterable[object], build: Callable[[], dict[str, s
     if cache is None:
         return _markup(build())
     return cache.fetch(area, key, build)
+
+
+def page(area: Area, key: Iterable[object], render: Callable[[], str]) -> str:
+    """The whole page `render()` makes, layout and all, shared by every request with this key.
+
+    The layout depends on who is signed in (the navigation) and on the app's names, so those
+    are part of the key. What belongs to one request is never stored: the page is built with
+    marks for the CSP nonce and the CSRF fields, filled in for each request, and a request with
+    a message flashed for it renders its page afresh and stores nothing.
+    """
+    cache: FragmentCache | None = current_app.extensions.get("fragment_cache")
+    if cache is None or session.get("_flashes"):
+        return render()
+
+    def build() -> dict[str, str]:
+        # A new mark for each build, so no text stored anywhere can know it in advance.
+        nonce, mark = g.get("csp_nonce", ""), "nonce" + secrets.token_hex(12)
+        g.csp_nonce, g.building_page = mark, True
+        try:
+            return {"page": render(), "nonce_mark": mark}
+        finally:
+            g.csp_nonce, g.building_page = nonce, False
+
+    shell = current_app.extensions["page_shell"]()
+    parts = cache.fetch(area, ("page", request.script_root, *key, *shell), build)
+    html = str(parts["page"]).replace(str(parts["nonce_mark"]), g.get("csp_nonce", ""))
+    return with_csrf_fields(Markup(html))  # noqa: S704  # nosec B704  # rendered by Jinja, nonce is URL-safe
 
 
 def _watch_writes(engine: Engine, cache: FragmentCache) -> None:

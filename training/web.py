@@ -15,6 +15,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.routing import IntegerConverter
 
 from . import (
+    cache,
     models,  # noqa: F401  (all tables registered before migrations run)
     timeutil,
 )
@@ -111,6 +112,13 @@ def register_templates(app: Flask) -> None:
     app.jinja_env.filters["london_datetime"] = timeutil.format_datetime
     app.jinja_env.filters["london_date"] = timeutil.format_date
     app.jinja_env.filters["london_time"] = timeutil.format_time
+    app.jinja_env.globals["csrf_input"] = cache.csrf_input
+
+    def page_shell() -> tuple[str, ...]:
+        """What the layout of a page shared by cache.page shows besides the page's own content."""
+        return app.config["SERVICE_NAME"], app.config["PARTNERSHIP_NAME"], repr(_navigation())
+
+    app.extensions["page_shell"] = page_shell
 
     @app.context_processor
     def _globals() -> dict:

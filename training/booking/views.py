@@ -110,14 +110,8 @@ def book(session_id: int) -> Response:
 def my_training() -> str:
     """Upcoming bookings, offers to answer, waiting-list places and past courses."""
     me = _me()
-
-    def build() -> dict[str, str]:
-        body = render_template("booking/_my_training.html", training=services.my_training(me),
-                               csrf_field=cache.CSRF_FIELD)
-        return {"body": body}
-
-    parts = cache.fragments(cache.MY_TRAINING, ("my-training", request.script_root, me.id), build)
-    return render_template("booking/my_training.html", body=cache.with_csrf_fields(parts["body"]))
+    return cache.page(cache.MY_TRAINING, ("my-training", me.id),
+                      lambda: render_template("booking/my_training.html", training=services.my_training(me)))
 
 
 @bp.get("/my-training/past")

@@ -430,7 +430,8 @@ class CatalogueFilterForm(Form):
             available_only=bool(self.available.data),
         )
 
-    def query_args(self, filters: CatalogueFilters) -> dict:
+    @staticmethod
+    def query_args(filters: CatalogueFilters) -> dict:
         """URL arguments that reproduce `filters`, for pagination links."""
         args: dict = {}
         if filters.themes:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, get_template_attribute, redirect, render_template, request, url_for
 from flask_login import current_user
-from markupsafe import Markup, escape
+from markupsafe import Markup
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from .. import cache
@@ -62,54 +63,46 @@ def _frozen(value: object) -> object:
 def index() -> str:
     """The public catalogue of upcoming sessions, filtered and paginated."""
     now = utcnow()
-    filter_form = CatalogueFilterForm(request.args, services.month_starts(now))
-    filters = filter_form.filters()
-    filter_args = filter_form.query_args(filters)
+    months = services.month_starts(now)
+    filters = CatalogueFilterForm(request.args, months).filters()
+    filter_args = CatalogueFilterForm.query_args(filters)
     number, per_page = _page_number(), _per_page()
 
-    def build() -> dict[str, str]:
+    def render() -> str:
+        # The form is shown as the filters read it (a value not on offer is left out), so the
+        # page is the same for every address that asks for the same filters.
+        filter_form = CatalogueFilterForm(MultiDict(filter_args), months)
         page = services.search_sessions(filters, page=number, per_page=per_page, now=now)
         title = "Find a course" + (f" (page {page.number} of {page.pages})" if page.number > 1 else "")
-        results = render_template(
+        results = Markup(render_template(  # noqa: S704  # nosec B704  # Jinja has escaped it
             "catalogue/_results.html",
             filtered=bool(filter_args),
             page=page,
             pagination=govuk_pagination("catalogue.index", page.number, page.pages, filter_args),
             now=now,
-        )
-        return {"title": str(escape(title)), "results": results}
+        ))
+        return render_template("catalogue/index.html", filter_fields=_filter_fields(filter_form),
+                               filtered=bool(filter_args), title=title, results=results)
 
-    parts = cache.fragments(cache.CATALOGUE, ("index", request.script_root, sorted(filter_args.items()),
-                                              number, per_page), build)
-    return render_template(
-        "catalogue/index.html",
-        filter_fields=_filter_fields(filter_form),
-        filtered=bool(filter_args),
-        **parts,
-    )
+    return cache.page(cache.CATALOGUE, ("index", sorted(filter_args.items()), number, per_page), render)
 
 
 @bp.get("/courses/<int:course_id>")
 def course(course_id: int) -> str:
     """A course's details, learning outcomes and upcoming sessions."""
     now = utcnow()
+    staff = bool(current_user.is_authenticated and current_user.is_coordinator)
 
-    def build() -> dict[str, str]:
+    def render() -> str:
         found = services.get_course(course_id)
-        if found is None:
-            raise LookupError(course_id)  # nothing is stored for a course that does not exist
+        # Nothing is stored for a course that does not exist or that this viewer may not see.
+        if found is None or not services.visible_in_catalogue(found.active, current_user if staff else None):
+            abort(404)
         sessions = services.course_upcoming_sessions(course_id, now)
-        return {"title": str(escape(found.title)), "active": "yes" if found.active else "",
-                "content": render_template("catalogue/_course.html", course=found, sessions=sessions, now=now)}
+        return render_template("catalogue/course.html", title=found.title, course=found, sessions=sessions,
+                               now=now)
 
-    try:
-        parts = cache.fragments(cache.CATALOGUE, ("course", request.script_root, course_id), build)
-    except LookupError:
-        abort(404)
-    viewer = current_user if current_user.is_authenticated else None
-    if not services.visible_in_catalogue(bool(parts.pop("active")), viewer):
-        abort(404)
-    return render_template("catalogue/course.html", **parts)
+    return cache.page(cache.CATALOGUE, ("course", course_id, staff), render)
 
 
 # ---------------------------------------------------------------------------
