@@ -12,13 +12,14 @@ import redis
 from flask import template_rendered
 from sqlalchemy import event, select, update
 
-from tests.factories import BookingFactory, CoordinatorFactory, CourseFactory, SessionFactory, UserFactory
+from tests.factories import TEST_PASSWORD, BookingFactory, CoordinatorFactory, CourseFactory, SessionFactory, UserFactory
 from tests.reports.summary_helpers import page_tables
 from tests.security.conftest import without_nonces
-from training.accounts.models import User
+from training.accounts.models import Role, User
+from training.accounts.services import change_password, set_active, set_roles
 from training.booking.models import Booking, BookingStatus
 from training.booking.services import book_place, cancel_booking
-from training.cache import AREAS, CATALOGUE, CSRF_FIELD, MY_TRAINING, REPORTS, FragmentCache, areas_touched
+from training.cache import AREAS, CATALOGUE, CSRF_FIELD, MY_TRAINING, PEOPLE, REPORTS, FragmentCache, areas_touched
 from training.catalogue.models import Course, CourseFormat, CourseSession
 from training.extensions import db
 
@@ -143,13 +144,16 @@ def test_only_committed_writes_move_areas_on_core_statements_included(worker, re
         db.session.connection().execute(update(Course.__table__).where(Course.__table__.c.id == course_id)
                                         .values(title="Saved"))
         db.session.commit()
-    assert _generations(redis_db) == {name: n + 1 for name, n in start.items()}
+    assert _generations(redis_db) == {name: n + (name != PEOPLE.name) for name, n in start.items()}
 
 
 def test_which_writes_make_which_areas_stale():
     assert areas_touched({"bookings"}) == [CATALOGUE, REPORTS, MY_TRAINING]
     assert areas_touched({"evaluations", "answers"}) == [REPORTS, MY_TRAINING]
-    assert areas_touched({"users"}) == [REPORTS, MY_TRAINING]
+    assert areas_touched({"users"}) == [REPORTS, MY_TRAINING, PEOPLE]
+    assert areas_touched({"role_grants", "audit_events"}) == [REPORTS, MY_TRAINING, PEOPLE]
+    # A sign-out changes who is signed in, and nothing any page shows.
+    assert areas_touched({"signed_out_sessions"}) == [PEOPLE]
     assert areas_touched({"audit_events", "outbox_messages"}) == []
     assert areas_touched(set()) == []
 
@@ -363,10 +367,8 @@ def test_my_training_is_served_again_without_reading_bookings(worker):
     assert "Child exploitation: county lines" in first
     second, statements = _text_and_statements(app, client, "/my-training")
     assert without_nonces(second) == without_nonces(first)
-    # Only the signed-in person is loaded (every page does that); nothing from their bookings.
-    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(selects) == 1 and "FROM users" in selects[0], statements
-    assert not [s for s in statements if "bookings" in s], statements
+    # The signed-in person comes from the cache too, so the page runs no SQL at all.
+    assert statements == []
 
 
 def test_my_training_is_each_persons_own(worker):
@@ -430,3 +432,111 @@ def test_my_training_fragments_live_a_minute_at_most(worker, redis_db):
     _text(_signed_in(worker(), person_id), "/my-training")
     keys = redis_db.keys(f"{PREFIX}:fragment:my-training:*")
     assert len(keys) == 1 and 0 < redis_db.ttl(keys[0]) <= MY_TRAINING.seconds == 60
+
+
+# ---------------------------------------------------------------------------
+# Who is signed in: from the cache, and stale at once when anything about them changes
+# ---------------------------------------------------------------------------
+
+def _sign_in(client, user) -> None:
+    response = client.post("/sign-in", data={"email": user.email, "password": TEST_PASSWORD})
+    assert response.status_code == 302
+
+
+def _signed_in_at(client, path: str) -> bool:
+    response = client.get(path)
+    assert response.status_code in (200, 302), response.status_code
+    return response.status_code == 200
+
+
+def test_the_cached_record_of_who_is_signed_in_holds_no_password_hash(worker, redis_db):
+    person = UserFactory(name="Priya Shah")
+    app = worker()
+    client = app.test_client()
+    _sign_in(client, person)
+    _, statements = _text_and_statements(app, client, "/account")
+    assert any("FROM users" in statement for statement in statements)
+    _, statements = _text_and_statements(app, client, "/account")
+    assert not any("FROM users" in statement for statement in statements), statements
+    stored = [redis_db.get(key).decode() for key in redis_db.keys(f"{PREFIX}:fragment:people:*")]
+    assert len(stored) == 1 and "Priya Shah" in stored[0]
+    assert "password_hash" not in stored[0] and person.password_hash not in stored[0]
+
+
+def test_deactivating_an_account_signs_it_out_at_once_despite_the_cache(worker):
+    person, coordinator = UserFactory(), CoordinatorFactory()
+    person_id, coordinator_id = person.id, coordinator.id
+    app = worker()
+    client = app.test_client()
+    _sign_in(client, person)
+    assert _signed_in_at(client, "/my-training") and _signed_in_at(client, "/my-training")
+    with app.app_context():
+        set_active(db.session.get(User, person_id), False, actor=db.session.get(User, coordinator_id))
+    assert not _signed_in_at(client, "/my-training")
+
+
+def test_a_copy_of_the_cookie_stops_working_after_sign_out_despite_the_cache(worker):
+    app = worker()
+    client = app.test_client()
+    _sign_in(client, UserFactory())
+    stolen = client.get_cookie("session").value
+    copy = app.test_client()
+    copy.set_cookie("session", stolen)
+    assert _signed_in_at(copy, "/account") and _signed_in_at(copy, "/account")  # the second from the cache
+    assert client.post("/sign-out").status_code == 302
+    replay = app.test_client()
+    replay.set_cookie("session", stolen)
+    assert not _signed_in_at(replay, "/account")
+
+
+def test_a_password_changed_in_another_session_ends_this_one_despite_the_cache(worker):
+    person = UserFactory()
+    person_id = person.id
+    app = worker()
+    here, elsewhere = app.test_client(), app.test_client()
+    _sign_in(here, person)
+    _sign_in(elsewhere, person)
+    assert _signed_in_at(here, "/account") and _signed_in_at(here, "/account")
+    with app.app_context():
+        change_password(db.session.get(User, person_id), current_password=TEST_PASSWORD,
+                        new_password="a brand new passphrase 2026")
+    assert not _signed_in_at(here, "/account")
+
+
+def test_a_role_given_shows_at_once_despite_the_cache(worker):
+    person, coordinator = UserFactory(), CoordinatorFactory()
+    person_id, coordinator_id = person.id, coordinator.id
+    app = worker()
+    client = app.test_client()
+    _sign_in(client, person)
+    for _ in range(2):
+        assert ">Manage<" not in _text(client, "/account")
+    with app.app_context():
+        set_roles(db.session.get(User, person_id), {Role.COORDINATOR}, actor=db.session.get(User, coordinator_id))
+    assert ">Manage<" in _text(client, "/account")
+    assert client.get("/manage/people").status_code == 200
+
+
+def test_the_person_from_the_cache_can_book_and_change_their_details(worker):
+    session = SessionFactory(course__title="Contextual safeguarding")
+    person = UserFactory(name="Sam Okafor", job_title="Youth worker")
+    person_id, agency_id = person.id, person.agency_id
+    app = worker()
+    client = app.test_client()
+    _sign_in(client, person)
+    _text(client, "/my-training")
+    _, statements = _text_and_statements(app, client, "/account")
+    assert not any("FROM users" in statement for statement in statements)  # from the cache
+    assert client.post(f"/sessions/{session.id}/book").status_code == 302
+    response = client.post("/account/edit", data={
+        "name": "Sam Okafor-Reid", "agency": str(agency_id), "job_title": "Senior youth worker",
+        "manager_name": "Jo Manager", "manager_email": "jo.manager@example.org"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    with app.app_context():
+        saved = db.session.get(User, person_id)
+        assert (saved.name, saved.job_title) == ("Sam Okafor-Reid", "Senior youth worker")
+        assert saved.password_hash == person.password_hash  # never written from the record
+        booking = db.session.scalars(select(Booking).where(Booking.user_id == person_id)).one()
+        assert booking.status == BookingStatus.CONFIRMED
+    assert "Contextual safeguarding" in _text(client, "/my-training")
+    assert "Sam Okafor-Reid" in _text(client, "/account")

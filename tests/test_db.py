@@ -1,13 +1,15 @@
 """Database plumbing: UTC round trips and the write transaction."""
-from datetime import UTC, datetime, timedelta, timezone
+import json
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import event, select
 
-from tests.factories import SessionFactory
-from training.accounts.models import Agency, Sector
+from tests.factories import CoordinatorFactory, SessionFactory
+from training.accounts.models import Agency, Role, RoleGrant, Sector, User
 from training.catalogue.models import CourseSession
-from training.db import write_transaction
+from training.compliance.models import ReturnRound
+from training.db import column_values, detached, write_transaction
 from training.extensions import db
 
 
@@ -90,3 +92,46 @@ def test_plain_reads_do_not_take_the_sqlite_write_lock():
     finally:
         event.remove(db.engine, "before_cursor_execute", capture)
     assert seen == ["BEGIN"]
+
+
+def test_column_values_make_a_detached_copy_a_session_can_use_without_a_query():
+    coordinator = CoordinatorFactory(name="Ada Coordinator")
+    coordinator.agency.sector = Sector.HEALTH
+    opened = ReturnRound(year=2026, due_on=date(2027, 5, 31), opened_by_id=coordinator.id,
+                         opened_at=datetime(2026, 10, 25, 1, 30, tzinfo=UTC))  # the night the clocks went back
+    db.session.add(opened)
+    db.session.commit()
+    user_values = column_values(coordinator, leave_out=frozenset({"password_hash"}))
+    assert "password_hash" not in user_values
+    # Through JSON, as the cache keeps them.
+    records = json.loads(json.dumps({
+        "user": user_values, "agency": column_values(coordinator.agency),
+        "grants": [column_values(grant) for grant in coordinator.grants], "round": column_values(opened)}))
+    user_id, password_hash = coordinator.id, coordinator.password_hash
+    db.session.remove()
+
+    statements: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        person = detached(User, records["user"], agency=detached(Agency, records["agency"]),
+                          grants=[detached(RoleGrant, grant) for grant in records["grants"]])
+        person = db.session.merge(person, load=False)
+        copied_round = db.session.merge(detached(ReturnRound, records["round"]), load=False)
+        assert person is db.session.get(User, user_id)
+        assert (person.name, person.agency.sector, person.roles) == (
+            "Ada Coordinator", Sector.HEALTH, frozenset({Role.PROFESSIONAL, Role.COORDINATOR}))
+        assert person.created_at.tzinfo is not None
+        assert (copied_round.due_on, copied_round.opened_at) == (
+            date(2027, 5, 31), datetime(2026, 10, 25, 1, 30, tzinfo=UTC))
+        assert statements == []
+        assert not db.session.dirty
+        # Left out of the record, so read from the database when asked for.
+        assert person.password_hash == password_hash
+        selects = [statement for statement in statements if statement.lstrip().upper().startswith("SELECT")]
+        assert len(selects) == 1 and "password_hash" in selects[0]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)

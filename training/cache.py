@@ -24,6 +24,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import redis
 from flask import Flask, current_app, g, request, session
@@ -35,9 +36,11 @@ from sqlalchemy.engine import Connection, Engine
 from .extensions import db
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-# Tables whose writes never change what a cached page shows: moving generations on them
-# would only empty the cache (the sender marks emails sent every few seconds).
+# Tables whose writes never change what a cached page shows: moving the generations of areas
+# built from every table on them would only empty the cache (the sender marks emails sent every
+# few seconds). An area that names its tables is moved by those alone.
 IGNORED_TABLES = frozenset({"audit_events", "outbox_messages", "signed_out_sessions"})
 
 
@@ -56,7 +59,10 @@ REPORTS = Area("reports", None, 3600)
 # forms, certificates and calendar feed. Any write moves it on, so it is never stale for data;
 # time alone (a session starting, a form opening) changes it within the time to live.
 MY_TRAINING = Area("my-training", None, 60)
-AREAS = (CATALOGUE, REPORTS, MY_TRAINING)
+# Who a session's cookie signs in: the person, their agency and roles, and whether the session
+# was signed out. Time alone changes none of it (the cookie's own marks time the session out).
+PEOPLE = Area("people", frozenset({"users", "agencies", "role_grants", "signed_out_sessions"}), 600)
+AREAS = (CATALOGUE, REPORTS, MY_TRAINING, PEOPLE)
 
 # A fragment is shared by every request that asks for it, so it must not hold a request's own
 # CSRF token. Templates write this mark where the field goes and `with_csrf_fields` fills it
@@ -69,8 +75,8 @@ _COMMITTED = "cache_committed_tables"  # written and committed, generations not 
 
 def areas_touched(tables: Iterable[str]) -> list[Area]:
     """The areas whose fragments a write to `tables` makes stale."""
-    written = set(tables) - IGNORED_TABLES
-    return [a for a in AREAS if written and (a.tables is None or written & a.tables)]
+    written = set(tables)
+    return [a for a in AREAS if (written & a.tables if a.tables is not None else written - IGNORED_TABLES)]
 
 
 class FragmentCache:
@@ -108,34 +114,39 @@ class FragmentCache:
 
         `build` returns rendered HTML by name; Jinja has escaped it already, so it comes back as
         Markup. Whatever `build` raises is raised, and nothing is stored.
+        """
+        return _markup(self.fetch_value(area, key, build))
+
+    def fetch_value(self, area: Area, key: Iterable[object], build: Callable[[], T]) -> T:
+        """The JSON value stored for `key` in the area's current generation, or `build()`'s, stored.
 
         One round trip on a hit: the stored value carries the generation it was built in (read
         before building), and is used only while that is still the area's generation.
         """
         if not self._up():
-            return _markup(build())
+            return build()
         if self._moves_missed:
             self.move_on(())
             if self._moves_missed:
-                return _markup(build())
+                return build()
         digest = hashlib.sha256(repr(tuple(key)).encode()).hexdigest()[:32]
         fragment_key = f"{self.prefix}:fragment:{area.name}:{digest}"
         try:
             generation, stored = self.client.mget(self._generation_key(area), fragment_key)
         except redis.RedisError as error:
             self._failed(error)
-            return _markup(build())
+            return build()
         generation = int(generation or 0)
         if stored is not None:
             value = json.loads(stored)
             if value["generation"] == generation:
-                return _markup(value["fragments"])
+                return value["fragments"]
         built = build()
         try:
             self.client.set(fragment_key, json.dumps({"generation": generation, "fragments": built}), ex=area.seconds)
         except redis.RedisError as error:
             self._failed(error)
-        return _markup(built)
+        return built
 
     def move_on(self, areas: Iterable[Area]) -> None:
         """Start new generations: every fragment stored so far in `areas` is stale.
@@ -212,6 +223,19 @@ def page(area: Area, key: Iterable[object], render: Callable[[], str]) -> str:
     parts = cache.fetch(area, ("page", request.script_root, *key, *shell), build)
     html = str(parts["page"]).replace(str(parts["nonce_mark"]), g.get("csp_nonce", ""))
     return with_csrf_fields(Markup(html))  # noqa: S704  # nosec B704  # rendered by Jinja, nonce is URL-safe
+
+
+def value(area: Area, key: Iterable[object], build: Callable[[], T]) -> T:
+    """`build()`'s JSON value, from the shared cache when the app has one."""
+    cache: FragmentCache | None = current_app.extensions.get("fragment_cache")
+    if cache is None:
+        return build()
+    return cache.fetch_value(area, key, build)
+
+
+def enabled() -> bool:
+    """Whether this app shares a cache between its workers."""
+    return "fragment_cache" in current_app.extensions
 
 
 def _watch_writes(engine: Engine, cache: FragmentCache) -> None:

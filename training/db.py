@@ -4,11 +4,15 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from enum import Enum
+from typing import TypeVar
 
 from flask import Flask
-from sqlalchemy import DateTime, event
+from sqlalchemy import Date, DateTime, event, inspect
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
 
 from .extensions import db
@@ -16,6 +20,8 @@ from .extensions import db
 #: Ids are 32-bit integers: a larger one would make the database raise rather than miss, so
 #: input naming one is refused before any query.
 MAX_ID = 2**31 - 1
+
+T = TypeVar("T")
 
 # Set while a service runs a write transaction: SQLite then begins with BEGIN IMMEDIATE.
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
@@ -141,3 +147,43 @@ def enum_type(enum_cls, length: int = 32):
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
     )
+
+
+def column_values(obj: object, leave_out: frozenset[str] = frozenset()) -> dict[str, object]:
+    """A loaded object's column values as JSON: dates and datetimes in ISO form, enums by value."""
+    values: dict[str, object] = {}
+    for attr in inspect(type(obj)).column_attrs:
+        if attr.key in leave_out:
+            continue
+        value = getattr(obj, attr.key)
+        values[attr.key] = value.isoformat() if isinstance(value, date) else (
+            value.value if isinstance(value, Enum) else value)
+    return values
+
+
+def detached(cls: type[T], values: dict[str, object], **related: object) -> T:
+    """An object of `cls` as a session would have loaded it, from `column_values`, not yet in a session.
+
+    Columns missing from `values` are left unloaded: reading one loads it. `related` sets
+    relationships to objects (or lists of them) made the same way. Give the result to
+    `Session.merge(obj, load=False)` to use it without a query.
+    """
+    mapper = inspect(cls)
+    obj = mapper.class_manager.new_instance()
+    for attr in mapper.column_attrs:
+        if attr.key not in values:
+            continue
+        value = values[attr.key]
+        column_type = attr.columns[0].type
+        if value is not None:
+            if isinstance(column_type, UTCDateTime):
+                value = datetime.fromisoformat(value)
+            elif isinstance(column_type, Date):
+                value = date.fromisoformat(value)
+            elif getattr(column_type, "enum_class", None) is not None:
+                value = column_type.enum_class(value)
+        set_committed_value(obj, attr.key, value)
+    for key, value in related.items():
+        set_committed_value(obj, key, value)
+    make_transient_to_detached(obj)
+    return obj

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache as memoised
 
 from flask import Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import logout_user, user_logged_in, user_logged_out
@@ -13,9 +13,10 @@ from sqlalchemy.orm import Mapped, joinedload, mapped_column
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
-from .accounts.models import User
+from . import cache
+from .accounts.models import Agency, RoleGrant, User
 from .accounts.tokens import SESSION_PASSWORD_MARK, password_fingerprint
-from .db import MAX_ID, UTCDateTime, utcnow, write_transaction
+from .db import MAX_ID, UTCDateTime, column_values, detached, utcnow, write_transaction
 from .extensions import db, limiter, login_manager
 
 DEFAULT_SESSION_MAX_HOURS = 12
@@ -58,7 +59,7 @@ def _new_session_marks(now: float) -> None:
     session[LAST_ACTIVE] = now
 
 
-@cache
+@memoised
 def _user_query() -> Select:
     """Built once, as it runs on every signed-in request. The person's roles come in the same
     query, and a session with no id of its own matches no signed-out session (NULL)."""
@@ -74,26 +75,60 @@ def load_user(user_id: str) -> User | None:
     """The active person the session names, unless this session was signed out.
 
     One query with the person's roles: the signed-out check rides on loading the person
-    rather than adding a statement to every page.
+    rather than adding a statement to every page. With the shared cache, not even that while
+    nothing about people has changed.
     """
     if not user_id.isdigit() or int(user_id) > MAX_ID:
         return None
-    user = db.session.execute(_user_query(), {"user_id": int(user_id), "session_id": session.get(SESSION_ID)}
-                              ).unique().scalar_one_or_none()
-    if user is not None and not _same_password(user):
+    if cache.enabled():
+        return _cached_person(int(user_id))
+    user = _person(int(user_id))
+    if user is not None and not _same_password(password_fingerprint(user)):
         return None
     return user
 
 
-def _same_password(user: User) -> bool:
+def _person(user_id: int) -> User | None:
+    return db.session.execute(_user_query(), {"user_id": user_id, "session_id": session.get(SESSION_ID)}
+                              ).unique().scalar_one_or_none()
+
+
+def _cached_person(user_id: int) -> User | None:
+    """load_user through the shared cache (cache.PEOPLE): any write to people, agencies, roles
+    or signed-out sessions makes every record stale. The record leaves out the password hash
+    (only its fingerprint is kept), so reading `password_hash` loads it from the database."""
+    loaded: list[User] = []
+
+    def build() -> dict | None:
+        user = _person(user_id)
+        if user is None:
+            return None
+        loaded.append(user)
+        return {"user": column_values(user, leave_out=frozenset({"password_hash"})),
+                "agency": column_values(user.agency),
+                "grants": [column_values(grant) for grant in user.grants],
+                "password_mark": password_fingerprint(user)}
+
+    record = cache.value(cache.PEOPLE, ("person", user_id, session.get(SESSION_ID)), build)
+    if record is None or not _same_password(record["password_mark"]):
+        return None
+    if loaded:  # built just now: the session already holds the person
+        return loaded[0]
+    person = detached(User, record["user"], agency=detached(Agency, record["agency"]),
+                      grants=[detached(RoleGrant, grant) for grant in record["grants"]])
+    return db.session.merge(person, load=False)
+
+
+def _same_password(current_mark: str) -> bool:
     """False when this session signed in with a password that has since changed (reset, or
-    changed on another device): that ends every other session without a list of sessions."""
+    changed on another device): that ends every other session without a list of sessions.
+    `current_mark` is the password's fingerprint now."""
     mark = session.get(SESSION_PASSWORD_MARK)
     if mark is None:
         # Signed in before sessions carried the mark: note the current password from now on.
-        session[SESSION_PASSWORD_MARK] = password_fingerprint(user)
+        session[SESSION_PASSWORD_MARK] = current_mark
         return True
-    return hmac.compare_digest(str(mark), password_fingerprint(user))
+    return hmac.compare_digest(str(mark), current_mark)
 
 
 def _record_sign_out(session_id: str, max_age: timedelta) -> None:
