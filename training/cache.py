@@ -2,11 +2,12 @@
 
 Pages that many people read and few change (the catalogue, a course page, the subgroup
 summary), and each person's My training, keep their costly part, the queries and the HTML
-they become, here; the busiest keep the whole page (`page`), layout and all. Each fragment
-belongs to an *area* with a generation number in Redis. Every committed write to a table the
-area reads moves its generation on, so a fragment is never older than the last change to its
-data. Time alone can change some of them too (a
-session starting leaves the catalogue), so each area also has a time to live.
+they become, here; the busiest keep the whole page (`page`), layout and all. Who each
+session signs in is kept here too (`value`, used by security.load_user). Each fragment belongs
+to an *area* with a generation number in Redis. Every committed write to a table the area
+reads moves its generation on, so a fragment is never older than the last change to its data.
+Time alone can change some of them too (a session starting leaves the catalogue), so each area
+also has a time to live.
 
 Why generations move after the commit, never before: a reader who saw the new generation
 before the commit could store the old data under it. Moving it after the commit means a

@@ -5,10 +5,13 @@ import re
 from datetime import date, time, timedelta
 
 import pytest
+from werkzeug.datastructures import MultiDict
 
 from tests.catalogue.helpers import QueryCounter
 from tests.factories import BookingFactory, CourseFactory, SessionFactory, UserFactory
+from training.catalogue.forms import CatalogueFilterForm
 from training.catalogue.models import CourseFormat, SessionStatus, Theme
+from training.catalogue.services import CatalogueFilters, month_starts
 from training.db import utcnow
 from training.timeutil import london_to_utc, to_london
 
@@ -260,3 +263,10 @@ def test_long_pagination_shows_neighbours_and_ellipses(client, app, monkeypatch)
     assert pages == ["1", "4", "5", "6", "10"]
     assert html.count("govuk-pagination__item--ellipsis") == 2
     assert "<title>Find a course (page 5 of 10)" in html
+
+
+def test_an_address_with_no_filters_reads_as_an_empty_form_would():
+    # The catalogue skips reading the form when the address has no arguments.
+    months = month_starts(utcnow())
+    assert CatalogueFilterForm(MultiDict(), months).filters() == CatalogueFilters()
+    assert CatalogueFilterForm(MultiDict({"month": "", "theme": ""}), months).filters() == CatalogueFilters()

@@ -287,7 +287,9 @@ def _place_or_queue(session: CourseSession, user: User, by: User | None, now: da
         db.session.flush()
     except IntegrityError as exc:  # the partial unique index is the last line of defence
         raise _already_booked(user, by) from exc
-    _sync_places_taken(session)
+    # Counted just above under the same lock, so one more place, not a count again.
+    if booking.holds_place:
+        session.places_taken += 1
     if previous is None:
         event = {
             BookingStatus.CONFIRMED: BookingEvent.BOOKED,

@@ -64,7 +64,9 @@ def index() -> str:
     """The public catalogue of upcoming sessions, filtered and paginated."""
     now = utcnow()
     months = services.month_starts(now)
-    filters = CatalogueFilterForm(request.args, months).filters()
+    # Most visits ask for no filters, and reading the form would cost a fair share of a page
+    # served from the cache.
+    filters = CatalogueFilterForm(request.args, months).filters() if request.args else services.CatalogueFilters()
     filter_args = CatalogueFilterForm.query_args(filters)
     number, per_page = _page_number(), _per_page()
 
