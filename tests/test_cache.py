@@ -449,6 +449,15 @@ def _signed_in_at(client, path: str) -> bool:
     return response.status_code == 200
 
 
+def _person_signed_in_and_a_coordinator(worker):
+    """A worker, a client signed in there as a professional, their id and a coordinator's."""
+    person, coordinator = UserFactory(), CoordinatorFactory()
+    app = worker()
+    client = app.test_client()
+    _sign_in(client, person)
+    return app, client, person.id, coordinator.id
+
+
 def test_the_cached_record_of_who_is_signed_in_holds_no_password_hash(worker, redis_db):
     person = UserFactory(name="Priya Shah")
     app = worker()
@@ -464,11 +473,7 @@ def test_the_cached_record_of_who_is_signed_in_holds_no_password_hash(worker, re
 
 
 def test_deactivating_an_account_signs_it_out_at_once_despite_the_cache(worker):
-    person, coordinator = UserFactory(), CoordinatorFactory()
-    person_id, coordinator_id = person.id, coordinator.id
-    app = worker()
-    client = app.test_client()
-    _sign_in(client, person)
+    app, client, person_id, coordinator_id = _person_signed_in_and_a_coordinator(worker)
     assert _signed_in_at(client, "/my-training") and _signed_in_at(client, "/my-training")
     with app.app_context():
         set_active(db.session.get(User, person_id), False, actor=db.session.get(User, coordinator_id))
@@ -504,11 +509,7 @@ def test_a_password_changed_in_another_session_ends_this_one_despite_the_cache(w
 
 
 def test_a_role_given_shows_at_once_despite_the_cache(worker):
-    person, coordinator = UserFactory(), CoordinatorFactory()
-    person_id, coordinator_id = person.id, coordinator.id
-    app = worker()
-    client = app.test_client()
-    _sign_in(client, person)
+    app, client, person_id, coordinator_id = _person_signed_in_and_a_coordinator(worker)
     for _ in range(2):
         assert ">Manage<" not in _text(client, "/account")
     with app.app_context():
