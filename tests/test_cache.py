@@ -15,6 +15,7 @@ from sqlalchemy import event, select, update
 from tests.factories import TEST_PASSWORD, BookingFactory, CoordinatorFactory, CourseFactory, SessionFactory, UserFactory
 from tests.reports.summary_helpers import page_tables
 from tests.security.conftest import without_nonces
+from training import assets
 from training.accounts.models import Role, User
 from training.accounts.services import change_password, set_active, set_roles
 from training.booking.models import Booking, BookingStatus
@@ -346,6 +347,22 @@ def test_addresses_asking_for_the_same_filters_share_one_page(worker, redis_db):
     assert without_nonces(odd) == without_nonces(plain)
     assert re.search(r'value="virtual"\s+checked', plain)
     assert len(redis_db.keys(f"{PREFIX}:fragment:catalogue:*")) == 1
+
+
+def test_a_shared_page_links_to_the_assets_of_the_release_serving_it(worker, tmp_path):
+    SessionFactory()
+    for name in assets.FINGERPRINTED:  # the new release's files: different content, other names
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"/* new release: {name} */\n")
+    manifest = assets.build(tmp_path)
+    last_release, new_release = worker(), worker()
+    new_release.static_folder = str(tmp_path)
+    last_page = _text(last_release.test_client(), "/")  # stored first, by the last release
+    new_page = _text(new_release.test_client(), "/")
+    for logical in ("css/app.css", "js/app.js", "favicon.svg"):
+        assert f'"/static/{manifest[logical]}"' in new_page
+        assert manifest[logical] not in last_page
 
 
 # ---------------------------------------------------------------------------

@@ -115,8 +115,13 @@ def register_templates(app: Flask) -> None:
     app.jinja_env.globals["csrf_input"] = cache.csrf_input
 
     def page_shell() -> tuple[str, ...]:
-        """What the layout of a page shared by cache.page shows besides the page's own content."""
-        return app.config["SERVICE_NAME"], app.config["PARTNERSHIP_NAME"], repr(_navigation())
+        """What the layout of a page shared by cache.page shows besides the page's own content:
+        the names, the navigation, and the fingerprinted assets (a release's workers must not
+        serve a page that links to the last release's files)."""
+        from .assets import load_manifest
+
+        return (app.config["SERVICE_NAME"], app.config["PARTNERSHIP_NAME"], repr(_navigation()),
+                repr(sorted(load_manifest(app).items())))
 
     app.extensions["page_shell"] = page_shell
 

@@ -39,17 +39,16 @@ def test_an_exception_after_the_insert_leaves_no_booking(monkeypatch):
     flushed: list[int] = []
     counted: list[int] = []
 
-    real_sync = booking_services._sync_places_taken
+    real_audit = booking_services.audit.booking_made
 
-    def crash_after_flush(session: CourseSession) -> None:
-        real_sync(session)  # flushes: once the new booking exists, its INSERT has gone to the database...
+    def crash_after_flush(by, booking, now) -> None:
+        real_audit(by, booking, now)  # the last step of the booking before its commit
+        db.session.flush()  # the booking's INSERT and the places_taken UPDATE go to the database...
         flushed.extend(db.session.scalars(select(Booking.id).where(Booking.user_id == person.id)))
-        if flushed:  # (it is called once before the booking is made, to count places)
-            counted.append(session.places_taken)
-            db.session.flush()  # the places_taken UPDATE too
-            raise Crash("...and then the worker fails before the commit")
+        counted.append(db.session.scalar(select(CourseSession.places_taken).where(CourseSession.id == session_id)))
+        raise Crash("...and then the worker fails before the commit")
 
-    monkeypatch.setattr(booking_services, "_sync_places_taken", crash_after_flush)
+    monkeypatch.setattr(booking_services.audit, "booking_made", crash_after_flush)
     with pytest.raises(Crash):
         booking_services.book_place(session_id, person)
 
@@ -90,19 +89,18 @@ def _die_inside_booking(url: str, session_id: int, user_id: int, how: str, insid
     from training.booking import services
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
-    real_sync = services._sync_places_taken
+    real_audit = services.audit.booking_made
 
-    def sync_then_die(session: CourseSession) -> None:
-        real_sync(session)
-        db.session.flush()
-        if db.session.scalar(select(Booking.id).where(Booking.user_id == user_id)) is None:
-            return  # the first call counts places before the booking is made
+    def audit_then_die(*args, **kwargs) -> None:
+        real_audit(*args, **kwargs)  # the last step of the booking before its commit
+        db.session.flush()  # the booking's INSERT and the session's places taken UPDATE are sent
+        assert db.session.scalar(select(Booking.id).where(Booking.user_id == user_id)) is not None
         inside.set()
         if how == "exit":
             os._exit(3)  # no rollback, no cleanup, no commit
         signal.pause()  # wait for SIGKILL
 
-    services._sync_places_taken = sync_then_die
+    services.audit.booking_made = audit_then_die
     with app.app_context():
         services.book_place(session_id, db.session.get(User, user_id))
     raise AssertionError("the booking was committed")  # never reached
