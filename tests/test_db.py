@@ -135,3 +135,31 @@ def test_column_values_make_a_detached_copy_a_session_can_use_without_a_query():
         assert len(selects) == 1 and "password_hash" in selects[0]
     finally:
         event.remove(db.engine, "before_cursor_execute", note)
+
+
+def test_a_write_after_a_read_goes_on_in_postgresqls_transaction_and_begins_afresh_on_sqlite():
+    """PostgreSQL reads afresh at each statement (READ COMMITTED), so a request that has read
+    (the signed-in person, say) writes in the same transaction, saving a COMMIT and a BEGIN.
+    SQLite must end the read first: a reader cannot safely become a writer."""
+    seen: list[str] = []
+
+    def capture(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    db.session.commit()
+    read_in = db.session.connection()
+    db.session.scalar(select(Agency.id))
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        with write_transaction():
+            written_in = db.session.connection()
+            db.session.add(Agency(name="Written after a read", sector=Sector.HEALTH))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    if db.engine.dialect.name == "sqlite":
+        assert seen[0] == "BEGIN IMMEDIATE"
+        assert written_in is not read_in
+    else:
+        assert written_in is read_in  # a commit in between would have given a new one
+    db.session.expire_all()
+    assert db.session.scalar(select(Agency.name).where(Agency.name == "Written after a read")) is not None

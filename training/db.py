@@ -92,14 +92,17 @@ def register_database(app: Flask) -> None:
 def write_transaction() -> Iterator:
     """One user action as one write transaction, committed once on success.
 
-    Any read transaction the request already holds is ended first: on SQLite a transaction
-    that began as a reader cannot safely become a writer, and on PostgreSQL it keeps the
-    locks and snapshot short.
+    On SQLite any read transaction the request already holds is ended first, since one that
+    began as a reader cannot safely become a writer. On PostgreSQL a read-only one goes on.
     """
     session = db.session()  # the scoped session's current Session
     if session.in_transaction():
         if session.new or session.dirty or session.deleted:
             session.commit()
+        elif session.get_bind().dialect.name == "postgresql":
+            # Under READ COMMITTED each statement reads afresh and a reader holds no locks, so
+            # a read-only transaction can simply go on to write: no COMMIT and BEGIN between.
+            pass
         else:
             # A read-only transaction: end it but keep what it loaded (the signed-in person,
             # say), rather than reloading it while holding the write lock.

@@ -109,3 +109,13 @@ def test_offer_has_expired_at_its_deadline_not_before():
     booking.offer(NOW, NOW + timedelta(hours=2))
     assert not booking.offer_has_expired(NOW + timedelta(hours=1, minutes=59))
     assert booking.offer_has_expired(NOW + timedelta(hours=2))
+
+
+def test_a_remembered_waiting_list_position_is_forgotten_when_the_status_changes():
+    now = utcnow()
+    booking = Booking(status=BookingStatus.WAITLISTED)
+    assert booking.remembered_position() is None
+    booking.remember_position(3)
+    assert booking.remembered_position() == 3
+    booking.offer(now, now + timedelta(hours=48))
+    assert booking.remembered_position() is None

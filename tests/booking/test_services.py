@@ -5,7 +5,7 @@ import random
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.booking.helpers import assert_places_consistent, reload, status_of
 from tests.factories import AgencyFactory, CoordinatorFactory, SessionFactory, TrainerFactory, UserFactory
@@ -26,7 +26,7 @@ from training.booking.models import Booking, BookingStatus
 from training.catalogue import signals
 from training.catalogue.models import CourseSession
 from training.catalogue.services import lock_session
-from training.db import utcnow, write_transaction
+from training.db import kept_after_commit, utcnow, write_transaction
 from training.extensions import db
 
 S = BookingStatus
@@ -820,3 +820,36 @@ def test_move_targets_are_other_upcoming_scheduled_sessions():
         db.session.get(CourseSession, cancelled.id).cancel(now, "No trainer")
     booking = services.book_place(source.id, UserFactory())
     assert [s.id for s in services.move_targets(reload(booking), now)] == [soon.id, later.id]
+
+
+# ---------------------------------------------------------------------------
+# The waiting-list position a new booking learns under the lock
+# ---------------------------------------------------------------------------
+
+def test_a_new_waiting_list_place_knows_its_position_until_a_later_commit():
+    session = SessionFactory(capacity=1)
+    people, _ = _fill(session, 3)  # one place, two waiting
+    with kept_after_commit():  # as the booking page reads the booking it has just made
+        booking = services.book_place(session.id, UserFactory())
+        assert booking.remembered_position() == 3
+        assert services.waiting_list_position(booking) == 3
+    # Someone ahead leaves: the next commit forgets the position, so it is counted afresh.
+    first_waiting = services.active_booking(session.id, people[1])
+    services.cancel_booking(first_waiting.id, people[1])
+    assert booking.remembered_position() is None
+    assert services.waiting_list_position(booking) == 2
+
+
+def test_a_booking_that_first_offers_a_free_place_counts_its_position_after_the_offer():
+    session = SessionFactory(capacity=1)
+    people, bookings = _fill(session, 3)  # one place, two waiting
+    # A place appears behind the services' back (as after a restore), so no offer is out yet.
+    db.session.execute(update(CourseSession).where(CourseSession.id == session.id).values(capacity=2))
+    db.session.commit()
+    with kept_after_commit():
+        newcomer = services.book_place(session.id, UserFactory())
+        told = services.waiting_list_position(newcomer)
+    assert status_of(bookings[1]) == S.OFFERED
+    assert status_of(newcomer) == S.WAITLISTED
+    assert told == 2 == services.waiting_list_position(reload(newcomer))
+    assert assert_places_consistent(session.id) == 2

@@ -662,3 +662,64 @@ def test_move_with_a_bad_choice_is_a_form_error(login_as, value):
     assert "Select the session to move the booking to" in page
     assert "govuk-error-summary" in page
     assert status_of(booking) == S.CONFIRMED
+
+
+# ---------------------------------------------------------------------------
+# The busiest write: what a booking costs
+# ---------------------------------------------------------------------------
+
+def _statements_for_booking(client, session_id: int) -> list[str]:
+    seen: list[str] = []
+
+    def capture(conn, cursor, statement, *args):
+        seen.append(" ".join(statement.split())[:60])
+
+    from sqlalchemy import event
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        response = client.post(f"/sessions/{session_id}/book")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    assert response.status_code == 302
+    return seen
+
+
+def test_a_booking_makes_the_same_statements_however_busy_the_session(login_as):
+    """Statements counted from the request in: signing in the person, the lock, one read of the
+    session's bookings, the insert, the two emails (person and manager), the count of places.
+    Taking the last place on a session with a long history costs the same."""
+    quiet, busy = SessionFactory(capacity=2), SessionFactory(capacity=30)
+    for holder in UserFactory.create_batch(29):
+        services.book_place(busy.id, holder)
+    for leaver in UserFactory.create_batch(5):
+        services.cancel_booking(services.book_place(busy.id, leaver).id, leaver)
+    sqlite = db.engine.dialect.name == "sqlite"
+    counts = []
+    for session in (quiet, busy):
+        statements = _statements_for_booking(login_as(UserFactory()), session.id)
+        counts.append(len(statements))
+        # PostgreSQL takes both emails in one round trip; SQLite, in-process, writes them one
+        # by one (it cannot match a multi-row insert's ids back to the rows).
+        emails = 2 if sqlite else 1
+        assert sum(s.startswith("INSERT INTO outbox_messages") for s in statements) == emails, statements
+        assert sum(s.startswith("INSERT INTO bookings") for s in statements) == 1, statements
+    # SQLite also counts BEGIN for the read and BEGIN IMMEDIATE for the write.
+    expected = 9 if sqlite else 6
+    assert counts == [expected, expected]
+    assert db.session.get(CourseSession, busy.id).places_taken == 30
+    assert_places_consistent(busy.id)
+
+
+def test_joining_a_waiting_list_does_not_count_the_queue_again(login_as):
+    """The new place's position comes from the read made under the lock, for the email and the
+    message alike: no statement counts the waiting list."""
+    session, _, _ = _full_session(capacity=2)
+    for person in UserFactory.create_batch(3):
+        services.book_place(session.id, person)
+    client = login_as(UserFactory())
+    statements = _statements_for_booking(client, session.id)
+    assert not [s for s in statements if "count(" in s.lower()], statements
+    expected = 7 if db.engine.dialect.name == "sqlite" else 5
+    assert len(statements) == expected, statements
+    page = _text(client.get(f"/bookings/{db.session.scalar(select(func.max(Booking.id)))}"))
+    assert "You are number 4 on the waiting list" in page

@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, event
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -212,3 +212,23 @@ class Booking(db.Model):
 
     def offer_has_expired(self, now: datetime) -> bool:
         return self.status == BookingStatus.OFFERED and self.offer_expires_at is not None and now >= self.offer_expires_at
+
+    # A new waiting-list place learns its position from the count its booking read under the
+    # session lock, so the email and the flash message need not each count again. It is
+    # forgotten when the status changes or the booking is expired or refreshed (every commit
+    # outside `kept_after_commit`), since others' changes can move it after that.
+    def remember_position(self, position: int) -> None:
+        self.__dict__[_POSITION] = (self.status, position)
+
+    def remembered_position(self) -> int | None:
+        status, position = self.__dict__.get(_POSITION, (None, None))
+        return position if status == self.status else None
+
+
+_POSITION = "_remembered_waiting_list_position"
+
+
+@event.listens_for(Booking, "expire")
+@event.listens_for(Booking, "refresh")
+def _forget_position(booking: Booking, *_args) -> None:
+    booking.__dict__.pop(_POSITION, None)

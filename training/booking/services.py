@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defaultload, lazyload
 
@@ -185,33 +186,62 @@ def _release_lapsed_holds(session: CourseSession, now: datetime) -> list[Booking
     return _lapse(session, now, _hold_ran_out(now), Booking.release_approval_hold, BookingEvent.APPROVAL_HOLD_RELEASED)
 
 
-def _anything_lapsed(session: CourseSession, now: datetime) -> bool:
-    """Whether any offer, approval request or approval hold on this locked session has run out:
-    one query, so the three that close them run only when there is something to close."""
-    return db.session.scalar(
-        select(Booking.id).where(
-            Booking.session_id == session.id,
-            or_(_offer_ran_out(now), _request_ran_out(now), _hold_ran_out(now)),
-        ).limit(1)
-    ) is not None
+@dataclass(frozen=True)
+class _Queue:
+    """A locked session's bookings as one statement reads them (see `_read_queue`)."""
+
+    lapsed: bool  # an offer, approval request or approval hold has run out
+    held: int  # places held
+    waiting: int  # people on the waiting list
+    already_booked: bool = False  # the person asked about has a live booking
 
 
-def _offer_freed_places(session: CourseSession, now: datetime) -> list[Booking]:
+def _count_where(condition):
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+@cache
+def _queue_statement() -> Select:
+    """Built once: making the expression costs more than running it (see `_read_queue`)."""
+    now = bindparam("now")
+    lapsed = or_(_offer_ran_out(now), _request_ran_out(now), _hold_ran_out(now))
+    # With no person asked about, user_id = NULL matches no booking.
+    mine = and_(Booking.user_id == bindparam("user_id"), Booking.is_active)
+    return (
+        select(_count_where(lapsed), _count_where(Booking.holds_place),
+               _count_where(Booking.status == BookingStatus.WAITLISTED), _count_where(mine))
+        .where(Booking.session_id == bindparam("session_id"))
+    )
+
+
+def _read_queue(session: CourseSession, now: datetime, user_id: int | None = None) -> _Queue:
+    """What the booking rules need to know about this locked session's bookings, in one pass
+    over them: a booking is the busiest write, and each query is a round trip under the lock."""
+    db.session.flush()
+    row = db.session.execute(_queue_statement(), {"now": now, "user_id": user_id, "session_id": session.id}).one()
+    return _Queue(lapsed=row[0] > 0, held=row[1], waiting=row[2], already_booked=row[3] > 0)
+
+
+def _offer_freed_places(session: CourseSession, now: datetime, queue: _Queue | None = None) -> list[Booking]:
     """Offer free places to the people waiting longest. Caller holds the session lock.
 
     Lapsed offers, approval requests and approval holds are closed first, so the places they
-    held are counted as free even when `tick` has not run yet.
+    held are counted as free even when `tick` has not run yet. `queue` is the session's
+    bookings as read since the last change to them, if the caller has it.
     """
-    if _anything_lapsed(session, now):
+    queue = queue or _read_queue(session, now)
+    if queue.lapsed:
         _expire_approval_requests(session, now)
         _release_lapsed_holds(session, now)
         _release_expired_offers(session, now)
-    _sync_places_taken(session)
+        _sync_places_taken(session)
+    else:
+        session.places_taken = queue.held
     offers: list[Booking] = []
     if session.status != SessionStatus.SCHEDULED or now >= session.starts_at:
         return offers
     free = session.capacity - session.places_taken
-    if free <= 0:
+    if free <= 0 or not queue.waiting:  # running out never puts anyone on the waiting list
         return offers
     waiting = db.session.scalars(
         select(Booking)
@@ -250,10 +280,11 @@ def _place_or_queue(session: CourseSession, user: User, by: User | None, now: da
     A new booking (not a move, whose caller announces it) is announced as booked or waitlisted;
     with `approval` it waits for the line manager, holding a place if one is free.
     """
-    if _active_booking(session.id, user.id) is not None:
+    queue = _read_queue(session, now, user.id)
+    if queue.already_booked:
         raise _already_booked(user, by)
     # Anyone already queued is offered a free place first, so a newcomer never jumps the queue.
-    _offer_freed_places(session, now)
+    offers = _offer_freed_places(session, now, queue)
     booking = Booking(
         session_id=session.id,
         user_id=user.id,
@@ -287,9 +318,12 @@ def _place_or_queue(session: CourseSession, user: User, by: User | None, now: da
         db.session.flush()
     except IntegrityError as exc:  # the partial unique index is the last line of defence
         raise _already_booked(user, by) from exc
-    # Counted just above under the same lock, so one more place, not a count again.
+    # Counted just above under the same lock, so one more place, not a count again; and the
+    # newest id on the waiting list is its last place (ids are taken under the lock).
     if booking.holds_place:
         session.places_taken += 1
+    elif booking.status == BookingStatus.WAITLISTED and not queue.lapsed:
+        booking.remember_position(queue.waiting - len(offers) + 1)
     if previous is None:
         event = {
             BookingStatus.CONFIRMED: BookingEvent.BOOKED,
@@ -645,6 +679,8 @@ def waiting_list_position(booking: Booking) -> int | None:
     """1 for the first person waiting; None when the booking is not on the waiting list."""
     if booking.status != BookingStatus.WAITLISTED:
         return None
+    if (known := booking.remembered_position()) is not None:
+        return known
     ahead = db.session.scalar(
         select(func.count(Booking.id)).where(
             Booking.session_id == booking.session_id,

@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defaultload, joinedload, lazyload
 
@@ -399,17 +400,22 @@ def lock_session(session_id: int) -> CourseSession:
     in the same query (every booking rule reads it); other relationships load lazily, only if
     the caller uses them, so the lock costs one query.
     """
-    stmt = (
+    session = db.session.execute(_lock_statement(), {"session_id": session_id}).unique().scalar_one_or_none()
+    if session is None:
+        raise LookupError(session_id)
+    return session
+
+
+@cache
+def _lock_statement() -> Select:
+    """Built once: it runs on every booking, and making it costs more than running it."""
+    return (
         select(CourseSession)
-        .where(CourseSession.id == session_id)
+        .where(CourseSession.id == bindparam("session_id"))
         .options(lazyload("*"), joinedload(CourseSession.course).lazyload(Course.theme_rows))
         .with_for_update(of=CourseSession)
         .execution_options(populate_existing=True)
     )
-    session = db.session.execute(stmt).unique().scalar_one_or_none()
-    if session is None:
-        raise LookupError(session_id)
-    return session
 
 
 def _trainer_ids() -> set[int]:

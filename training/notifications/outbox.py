@@ -76,8 +76,8 @@ def enqueue(kind: MessageKind, to: str, subject: str, template: str, context: di
         dedupe_key=dedupe_key, next_attempt_at=now, created_at=now,
     )
     if dedupe_key is None:
+        # Written with the caller's next flush, so a booking's emails go in one INSERT.
         db.session.add(message)
-        db.session.flush()
         return message
     if db.session.scalar(select(Outbox.id).where(Outbox.dedupe_key == dedupe_key)) is not None:
         return None
