@@ -158,3 +158,38 @@ def test_a_cancellation_carries_no_joining_link(app):
     assert "room-2" not in rows[1].ics
     text = calendar.feed([made], utcnow(), "Training")
     assert "VEVENT" not in text  # a cancelled booking is not in the feed either
+
+
+def _written_whole(cal: icalendar.Calendar) -> str:
+    """What icalendar writes with the VTIMEZONE added as a component, before any events."""
+    whole = icalendar.Calendar()
+    for name, value in cal.property_items(recursive=False)[1:-1]:  # between BEGIN and END
+        whole.add(name, value, encode=False)
+    whole.add_component(calendar.london_timezone())
+    for component in cal.subcomponents:
+        whole.add_component(component)
+    return whole.to_ical().decode("utf-8")
+
+
+def test_the_time_zone_written_once_gives_the_same_text_as_writing_it_each_time(app):
+    """The VTIMEZONE is serialised once per process and put in place: the text must be what
+    icalendar writes with the zone as a component, for invitations, cancellations and feeds,
+    empty ones included, and a value with a line break cannot move where it goes."""
+    session = SessionFactory(venue="Civic Centre\nBEGIN:VEVENT\nRoom 2")  # a line break in the values
+    person = UserFactory()
+    made = booking.book_place(session.id, person)
+    now = utcnow()
+    for method, event in (("REQUEST", calendar.vevent(made, now)),
+                          ("CANCEL", calendar.vevent(made, now, cancelled=True))):
+        cal = calendar._calendar(method)
+        cal.add_component(event)
+        assert calendar._text(cal) == _written_whole(cal)
+        parsed = _parse(calendar._text(cal))
+        assert [c.name for c in parsed.subcomponents] == ["VTIMEZONE", "VEVENT"]
+        assert "BEGIN:VEVENT" in str(_event(parsed)["location"])  # a value, not a line of its own
+    for bookings in ([made], []):
+        text = calendar.feed(bookings, now, "Sam's training")
+        parsed = _parse(text)
+        assert [c.name for c in parsed.subcomponents] == ["VTIMEZONE"] + ["VEVENT"] * len(bookings)
+        assert text.count("BEGIN:VTIMEZONE") == 1
+    assert calendar.invitation(made, now).text.count("BEGIN:VTIMEZONE") == 1
