@@ -193,7 +193,7 @@ def with_csrf_fields(html: Markup) -> Markup:
 
 def fragments(area: Area, key: Iterable[object], build: Callable[[], dict[str, str]]) -> dict[str, Markup]:
     """`build()`'s fragments, from the shared cache when the app has one."""
-    cache: FragmentCache | None = current_app.extensions.get("fragment_cache")
+    cache = _shared()
     if cache is None:
         return _markup(build())
     return cache.fetch(area, key, build)
@@ -207,7 +207,7 @@ def page(area: Area, key: Iterable[object], render: Callable[[], str]) -> str:
     marks for the CSP nonce and the CSRF fields, filled in for each request, and a request with
     a message flashed for it renders its page afresh and stores nothing.
     """
-    cache: FragmentCache | None = current_app.extensions.get("fragment_cache")
+    cache = _shared()
     if cache is None or session.get("_flashes"):
         return render()
 
@@ -228,15 +228,20 @@ def page(area: Area, key: Iterable[object], render: Callable[[], str]) -> str:
 
 def value(area: Area, key: Iterable[object], build: Callable[[], T]) -> T:
     """`build()`'s JSON value, from the shared cache when the app has one."""
-    cache: FragmentCache | None = current_app.extensions.get("fragment_cache")
+    cache = _shared()
     if cache is None:
         return build()
     return cache.fetch_value(area, key, build)
 
 
+def _shared() -> FragmentCache | None:
+    """This app's cache shared between workers, or None when it has none."""
+    return current_app.extensions.get("fragment_cache")
+
+
 def enabled() -> bool:
     """Whether this app shares a cache between its workers."""
-    return "fragment_cache" in current_app.extensions
+    return _shared() is not None
 
 
 def _watch_writes(engine: Engine, cache: FragmentCache) -> None:
