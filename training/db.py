@@ -99,11 +99,9 @@ def write_transaction() -> Iterator:
     if session.in_transaction():
         if session.new or session.dirty or session.deleted:
             session.commit()
-        elif session.get_bind().dialect.name == "postgresql":
-            # Under READ COMMITTED each statement reads afresh and a reader holds no locks, so
-            # a read-only transaction can simply go on to write: no COMMIT and BEGIN between.
-            pass
-        else:
+        # On PostgreSQL (READ COMMITTED) each statement reads afresh and a reader holds no
+        # locks, so a read-only transaction simply goes on to write: no COMMIT and BEGIN.
+        elif session.get_bind().dialect.name != "postgresql":
             # A read-only transaction: end it but keep what it loaded (the signed-in person,
             # say), rather than reloading it while holding the write lock.
             expire, session.expire_on_commit = session.expire_on_commit, False

@@ -216,7 +216,8 @@ def _queue_statement() -> Select:
 
 def _read_queue(session: CourseSession, now: datetime, user_id: int | None = None) -> _Queue:
     """What the booking rules need to know about this locked session's bookings, in one pass
-    over them: a booking is the busiest write, and each query is a round trip under the lock."""
+    over them: a booking is the busiest write, and each query is a round trip under the lock.
+    The caller's own changes are flushed first, so they are counted."""
     db.session.flush()
     row = db.session.execute(_queue_statement(), {"now": now, "user_id": user_id, "session_id": session.id}).one()
     return _Queue(lapsed=row[0] > 0, held=row[1], waiting=row[2], already_booked=row[3] > 0)
@@ -241,7 +242,8 @@ def _offer_freed_places(session: CourseSession, now: datetime, queue: _Queue | N
     if session.status != SessionStatus.SCHEDULED or now >= session.starts_at:
         return offers
     free = session.capacity - session.places_taken
-    if free <= 0 or not queue.waiting:  # running out never puts anyone on the waiting list
+    # Closing what ran out never adds anyone to the waiting list, so its count still holds.
+    if free <= 0 or not queue.waiting:
         return offers
     waiting = db.session.scalars(
         select(Booking)
