@@ -2,9 +2,11 @@
 through its named method, and every other (from, to) pair is refused."""
 from __future__ import annotations
 
+import gc
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import inspect
 
 from training.booking.errors import InvalidTransition
 from training.booking.models import (
@@ -119,3 +121,16 @@ def test_a_remembered_waiting_list_position_is_forgotten_when_the_status_changes
     assert booking.remembered_position() == 3
     booking.offer(now, now + timedelta(hours=48))
     assert booking.remembered_position() is None
+
+
+def test_forgetting_a_position_copes_with_a_booking_already_collected():
+    """A commit expires every state in the session, and a state's booking may already have been
+    collected (by another thread, say): forgetting its position must not need the booking."""
+    booking = Booking(status=BookingStatus.WAITLISTED)
+    booking.remember_position(2)
+    state = inspect(booking)
+    del booking
+    gc.collect()
+    assert state.obj() is None
+    state.manager.dispatch.expire(state, None)  # as Session.commit and rollback do
+    state.manager.dispatch.refresh(state, None, None)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, event
 from sqlalchemy.ext.hybrid import hybrid_property
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import InstanceState, Mapped, mapped_column, relationship
 
 from ..accounts.models import User
 from ..catalogue.models import CourseSession
@@ -228,7 +228,9 @@ class Booking(db.Model):
 _POSITION = "_remembered_waiting_list_position"
 
 
-@event.listens_for(Booking, "expire")
-@event.listens_for(Booking, "refresh")
-def _forget_position(booking: Booking, *_args) -> None:
-    booking.__dict__.pop(_POSITION, None)
+# Raw: given the state, not the booking, since a commit expires every state in the session
+# and a state's booking may already have been collected (its dict is then empty).
+@event.listens_for(Booking, "expire", raw=True)
+@event.listens_for(Booking, "refresh", raw=True)
+def _forget_position(state: InstanceState, *_args) -> None:
+    state.dict.pop(_POSITION, None)
