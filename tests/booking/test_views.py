@@ -5,7 +5,7 @@ import re
 from datetime import date, time, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from tests.booking.helpers import QueryCounter, assert_places_consistent, status_of
 from tests.factories import (
@@ -674,7 +674,6 @@ def _statements_for_booking(client, session_id: int) -> list[str]:
     def capture(conn, cursor, statement, *args):
         seen.append(" ".join(statement.split())[:60])
 
-    from sqlalchemy import event
     event.listen(db.engine, "before_cursor_execute", capture)
     try:
         response = client.post(f"/sessions/{session_id}/book")
@@ -686,7 +685,7 @@ def _statements_for_booking(client, session_id: int) -> list[str]:
 
 def test_a_booking_makes_the_same_statements_however_busy_the_session(login_as):
     """Statements counted from the request in: signing in the person, the lock, one read of the
-    session's bookings, the insert, the two emails (person and manager), the count of places.
+    session's bookings, the insert, the two emails (person and manager), the places UPDATE.
     Taking the last place on a session with a long history costs the same."""
     quiet, busy = SessionFactory(capacity=2), SessionFactory(capacity=30)
     for holder in UserFactory.create_batch(29):
