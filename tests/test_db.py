@@ -9,7 +9,7 @@ from tests.factories import CoordinatorFactory, SessionFactory
 from training.accounts.models import Agency, Role, RoleGrant, Sector, User
 from training.catalogue.models import CourseSession
 from training.compliance.models import ReturnRound
-from training.db import column_values, detached, write_transaction
+from training.db import attach, column_values, detached, write_transaction
 from training.extensions import db
 
 
@@ -135,6 +135,57 @@ def test_column_values_make_a_detached_copy_a_session_can_use_without_a_query():
         assert len(selects) == 1 and "password_hash" in selects[0]
     finally:
         event.remove(db.engine, "before_cursor_execute", note)
+
+
+def _record_of(person: User) -> dict:
+    """The person as the shared cache keeps them (see security._cached_person), through JSON."""
+    return json.loads(json.dumps({
+        "user": column_values(person, leave_out=frozenset({"password_hash"})),
+        "agency": column_values(person.agency), "grants": [column_values(grant) for grant in person.grants]}))
+
+
+def _rebuilt(record: dict) -> tuple[User, Agency, list[RoleGrant]]:
+    agency = detached(Agency, record["agency"])
+    grants = [detached(RoleGrant, grant) for grant in record["grants"]]
+    return detached(User, record["user"], agency=agency, grants=grants), agency, grants
+
+
+def test_attach_adds_the_rebuilt_person_itself_to_an_empty_session_without_a_statement():
+    coordinator = CoordinatorFactory(name="Ada Coordinator")
+    db.session.commit()
+    record, user_id = _record_of(coordinator), coordinator.id
+    db.session.remove()
+    statements: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        person, agency, grants = _rebuilt(record)
+        attached = attach(person, agency, *grants)
+        assert attached is person  # no copy made
+        assert db.session.get(User, user_id) is person and db.session.get(Agency, agency.id) is agency
+        assert person.roles == frozenset({Role.PROFESSIONAL, Role.COORDINATOR})
+        assert not db.session.dirty and not db.session.new
+        db.session.flush()
+        assert statements == []
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+
+
+def test_attach_merges_when_the_session_already_holds_the_persons_agency():
+    coordinator = CoordinatorFactory(name="Ada Coordinator")
+    db.session.commit()
+    record = _record_of(coordinator)
+    db.session.remove()
+    already = db.session.get(Agency, coordinator.agency_id)  # loaded earlier in the request
+    person, agency, grants = _rebuilt(record)
+    attached = attach(person, agency, *grants)
+    assert attached is not person  # a merged copy: adding would clash with the loaded agency
+    assert attached.agency is already
+    assert attached is db.session.get(User, person.id)
+    assert attached.name == "Ada Coordinator" and not db.session.dirty
 
 
 def test_a_write_after_a_read_goes_on_in_postgresqls_transaction_and_begins_afresh_on_sqlite():

@@ -2,17 +2,18 @@
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from enum import Enum
+from functools import cache
 from typing import TypeVar
 
 from flask import Flask
 from sqlalchemy import Date, DateTime, event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.types import TypeDecorator
 
 from .extensions import db
@@ -162,29 +163,53 @@ def column_values(obj: object, leave_out: frozenset[str] = frozenset()) -> dict[
     return values
 
 
+@cache
+def _column_readers(cls: type) -> tuple[tuple[str, Callable[[object], object] | None], ...]:
+    """Each column attribute of `cls` and how to read its `column_values` form back, worked
+    out once per class: a signed-in request turns its cached person back into objects."""
+    readers: list[tuple[str, Callable[[object], object] | None]] = []
+    for attr in inspect(cls).column_attrs:
+        column_type = attr.columns[0].type
+        read: Callable[[object], object] | None = None
+        if isinstance(column_type, UTCDateTime):
+            read = datetime.fromisoformat
+        elif isinstance(column_type, Date):
+            read = date.fromisoformat
+        elif getattr(column_type, "enum_class", None) is not None:
+            read = column_type.enum_class
+        readers.append((attr.key, read))
+    return tuple(readers)
+
+
 def detached(cls: type[T], values: dict[str, object], **related: object) -> T:
     """An object of `cls` as a session would have loaded it, from `column_values`, not yet in a session.
 
     Columns missing from `values` are left unloaded: reading one loads it. `related` sets
     relationships to objects (or lists of them) made the same way. Give the result to
-    `Session.merge(obj, load=False)` to use it without a query.
+    `attach` (or `Session.merge(obj, load=False)`) to use it without a query.
     """
-    mapper = inspect(cls)
-    obj = mapper.class_manager.new_instance()
-    for attr in mapper.column_attrs:
-        if attr.key not in values:
-            continue
-        value = values[attr.key]
-        column_type = attr.columns[0].type
-        if value is not None:
-            if isinstance(column_type, UTCDateTime):
-                value = datetime.fromisoformat(value)
-            elif isinstance(column_type, Date):
-                value = date.fromisoformat(value)
-            elif getattr(column_type, "enum_class", None) is not None:
-                value = column_type.enum_class(value)
-        set_committed_value(obj, attr.key, value)
+    obj = inspect(cls).class_manager.new_instance()
+    loaded = instance_state(obj).dict
+    # Written straight into the state's dict, as the ORM's loader does: a new instance has no
+    # history for set_committed_value to clear.
+    for key, read in _column_readers(cls):
+        if key in values:
+            value = values[key]
+            loaded[key] = read(value) if read is not None and value is not None else value
     for key, value in related.items():
         set_committed_value(obj, key, value)
     make_transient_to_detached(obj)
+    return obj
+
+
+def attach(obj: T, *related: object) -> T:
+    """`obj`, made by `detached` with its `related` objects, in this request's session.
+
+    Added as it is when the session holds none of them, which saves merge's copy of every
+    attribute; merged (without a query) when the session already has one of them loaded.
+    """
+    identity_map = db.session.identity_map
+    if any(instance_state(o).key in identity_map for o in (obj, *related)):
+        return db.session.merge(obj, load=False)
+    db.session.add(obj)
     return obj

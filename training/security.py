@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 from . import cache
 from .accounts.models import Agency, RoleGrant, User
 from .accounts.tokens import SESSION_PASSWORD_MARK, password_fingerprint
-from .db import MAX_ID, UTCDateTime, column_values, detached, utcnow, write_transaction
+from .db import MAX_ID, UTCDateTime, attach, column_values, detached, utcnow, write_transaction
 from .extensions import db, limiter, login_manager
 
 DEFAULT_SESSION_MAX_HOURS = 12
@@ -114,9 +114,9 @@ def _cached_person(user_id: int) -> User | None:
         return None
     if loaded:  # built just now: the session already holds the person
         return loaded[0]
-    person = detached(User, record["user"], agency=detached(Agency, record["agency"]),
-                      grants=[detached(RoleGrant, grant) for grant in record["grants"]])
-    return db.session.merge(person, load=False)
+    agency = detached(Agency, record["agency"])
+    grants = [detached(RoleGrant, grant) for grant in record["grants"]]
+    return attach(detached(User, record["user"], agency=agency, grants=grants), agency, *grants)
 
 
 def _same_password(current_mark: str) -> bool:
