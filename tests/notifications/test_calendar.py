@@ -7,18 +7,20 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import icalendar
 import pytest
+from flask import current_app
 from sqlalchemy import select
 
 from tests.factories import CoordinatorFactory, SessionFactory, UserFactory
 from tests.notifications.conftest import calendar_part
 from training.booking import services as booking
+from training.booking.models import BookingStatus
 from training.catalogue import services as catalogue
 from training.db import utcnow
 from training.extensions import db
 from training.notifications import calendar
 from training.notifications.models import Outbox
 from training.notifications.sender import deliver
-from training.timeutil import LONDON, london_to_utc
+from training.timeutil import LONDON, london_to_utc, to_london
 
 SPRING_FORWARD = date(2027, 3, 28)  # last Sunday of March 2027: BST from 1am GMT
 FALL_BACK = date(2027, 10, 31)  # last Sunday of October 2027: GMT from 2am BST
@@ -160,36 +162,123 @@ def test_a_cancellation_carries_no_joining_link(app):
     assert "VEVENT" not in text  # a cancelled booking is not in the feed either
 
 
-def _written_whole(cal: icalendar.Calendar) -> str:
-    """What icalendar writes with the VTIMEZONE added as a component, before any events."""
-    whole = icalendar.Calendar()
-    for name, value in cal.property_items(recursive=False)[1:-1]:  # between BEGIN and END
-        whole.add(name, value, encode=False)
-    whole.add_component(calendar.london_timezone())
-    for component in cal.subcomponents:
-        whole.add_component(component)
-    return whole.to_ical().decode("utf-8")
+def _reference_event(made, now: datetime, *, cancelled: bool = False, invitation: bool = True) -> icalendar.Event:
+    """The booking's VEVENT built with icalendar, property by property, as the service once did."""
+    session = made.session
+    with_link = not cancelled and made.status == BookingStatus.CONFIRMED
+    event = icalendar.Event()
+    event.add("uid", calendar.booking_uid(made))
+    event.add("sequence", made.calendar_sequence)
+    event.add("dtstamp", now)
+    event.add("dtstart", to_london(session.starts_at))
+    event.add("dtend", to_london(session.ends_at))
+    event.add("summary", session.course.title)
+    event.add("location", calendar._location(made))
+    event.add("description", calendar._description(made, cancelled=cancelled, with_link=with_link))
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    event.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
+    if with_link and session.online_link:
+        event.add("url", session.online_link)
+    if invitation:
+        organizer = icalendar.vCalAddress(f"mailto:{current_app.config['TRAINING_TEAM_EMAIL']}")
+        organizer.params["cn"] = icalendar.vText(current_app.config["SERVICE_NAME"])
+        event.add("organizer", organizer)
+        attendee = icalendar.vCalAddress(f"mailto:{made.user.email}")
+        attendee.params["cn"] = icalendar.vText(made.user.name)
+        attendee.params["role"] = icalendar.vText("REQ-PARTICIPANT")
+        attendee.params["partstat"] = icalendar.vText("DECLINED" if cancelled else "ACCEPTED")
+        attendee.params["rsvp"] = icalendar.vText("FALSE")
+        event.add("attendee", attendee)
+    return event
 
 
-def test_the_time_zone_written_once_gives_the_same_text_as_writing_it_each_time(app):
-    """The VTIMEZONE is serialised once per process and put in place: the text must be what
-    icalendar writes with the zone as a component, for invitations, cancellations and feeds,
-    empty ones included, and a value with a line break cannot move where it goes."""
-    session = SessionFactory(venue="Civic Centre\nBEGIN:VEVENT\nRoom 2")  # a line break in the values
-    person = UserFactory()
+def _reference(events: list[icalendar.Event], method: str | None = None, name: str | None = None) -> str:
+    """The whole calendar as icalendar writes it, Europe/London's VTIMEZONE first."""
+    cal = icalendar.Calendar()
+    cal.add("prodid", "-//Safeguarding training//Bookings//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    if method:
+        cal.add("method", method)
+    if name:
+        cal.add("x-wr-calname", name)
+        cal.add("x-wr-timezone", "Europe/London")
+        cal.add("refresh-interval", timedelta(hours=6), parameters={"VALUE": "DURATION"})
+        cal.add("x-published-ttl", "PT6H")
+    cal.add_component(calendar.london_timezone())
+    for event in events:
+        cal.add_component(event)
+    return cal.to_ical().decode("utf-8")
+
+
+AWKWARD = [
+    # (course title, venue, online link, person's name)
+    ("Neglect: early signs", "Civic Centre\nRoom 4", None, "Robin Shaw"),
+    ("Online safety", None, "https://meet.example.org/abc?x=1,2;3", "Robin"),
+    # Escapes, a line break that tries to start a component, and text long enough to fold.
+    ("Working Together, part 2; \\ what changed", "Civic Centre, Room; 2\\ back\nBEGIN:VEVENT\nEND:VCALENDAR",
+     "https://meet.example.org/" + "a" * 90, 'Zo\u00eb "Q" O\'Brien, Jr; x'),
+    # Multi-byte characters across fold points, a caret and a colon in the name.
+    ("\u00c9valuation des besoins \u2014 " * 4, "Salle \u00e9t\u00e9 \U0001f3eb, " * 6, None,
+     "Ana^Maria: \u0141ucja \u2019Ng\u2019"),
+    # A backslash and a caret just before the fold, where a fold would split an escape.
+    ("x" * 64 + "\\" + "y" * 20, "v" * 62 + ";" + "w" * 20, None, "A" * 60 + "^" + "B" * 10),
+    ("x" * 65 + "\\" + "y" * 20, "v" * 63 + "," + "w" * 20, None, "C" * 59 + "^" + "D"),
+]
+
+
+@pytest.mark.parametrize(("title", "venue", "link", "name"), AWKWARD)
+def test_the_written_calendar_is_exactly_what_icalendar_writes(app, title, venue, link, name):
+    """The invitation, cancellation and feed are written by hand for speed: the text must be
+    byte for byte what icalendar writes for the same booking, awkward values included."""
+    session = SessionFactory(course__title=title, venue=venue, online_link=link)
+    person = UserFactory(name=name)
     made = booking.book_place(session.id, person)
     now = utcnow()
-    for method, event in (("REQUEST", calendar.vevent(made, now)),
-                          ("CANCEL", calendar.vevent(made, now, cancelled=True))):
-        cal = calendar._calendar(method)
-        cal.add_component(event)
-        assert calendar._text(cal) == _written_whole(cal)
-        parsed = _parse(calendar._text(cal))
-        assert [c.name for c in parsed.subcomponents] == ["VTIMEZONE", "VEVENT"]
-        assert "BEGIN:VEVENT" in str(_event(parsed)["location"])  # a value, not a line of its own
+    cases = [
+        (calendar.invitation(made, now).text, _reference([_reference_event(made, now)], "REQUEST")),
+        (calendar.cancellation(made, now).text, _reference([_reference_event(made, now, cancelled=True)], "CANCEL")),
+        (calendar.feed([made], now, "Sam's training"),
+         _reference([_reference_event(made, now, invitation=False)], name="Sam's training")),
+        (calendar.feed([], now, "Training"), _reference([], name="Training")),
+    ]
+    for written, expected in cases:
+        assert written == expected
+        assert all(len(line.encode("utf-8")) <= 75 for line in written.split("\r\n"))
+        assert written.endswith("END:VCALENDAR\r\n") and "\n" not in written.replace("\r\n", "")
+    parsed = _event(_parse(cases[0][0]))
+    assert str(parsed["SUMMARY"]) == title
+    assert str(parsed["LOCATION"]) == calendar._location(made)
+    assert parsed["ATTENDEE"].params["CN"] == name
+
+
+def test_values_read_back_as_typed_and_cannot_add_lines(app):
+    """A line break cannot start a component and control characters cannot end a line; a
+    literal backslash-N stays as typed (icalendar's writer would turn it into a line break)."""
+    session = SessionFactory(venue="Room \\N 4\nBEGIN:VEVENT", course__title="Title\r\nEND:VEVENT")
+    person = UserFactory(name="Sam\rBEGIN:VEVENT")
+    made = booking.book_place(session.id, person)
+    text = calendar.invitation(made, utcnow()).text
+    parsed = _parse(text)
+    assert [c.name for c in parsed.subcomponents] == ["VTIMEZONE", "VEVENT"]
+    event = _event(parsed)
+    assert str(event["LOCATION"]) == "Room \\N 4, BEGIN:VEVENT"
+    assert str(event["SUMMARY"]) == "Title\nEND:VEVENT"
+    assert event["ATTENDEE"].params["CN"] == "Sam\nBEGIN:VEVENT"
+    assert text.count("\r\nBEGIN:VEVENT\r\n") == 1
+    # The feed's name is TEXT too, escaped the same way (icalendar reads an X- property raw).
+    feed = _parse(calendar.feed([], utcnow(), "Training, 2027; Sam\nBEGIN:VEVENT"))
+    assert str(feed["X-WR-CALNAME"]) == "Training\\, 2027\\; Sam\\nBEGIN:VEVENT" and not feed.walk("VEVENT")
+    assert calendar._address("https://meet.example.org/a\r\nBEGIN:VEVENT") == "https://meet.example.org/aBEGIN:VEVENT"
+
+
+def test_the_time_zone_comes_once_and_first(app):
+    made = booking.book_place(SessionFactory().id, UserFactory())
+    now = utcnow()
+    for text in (calendar.invitation(made, now).text, calendar.cancellation(made, now).text):
+        assert text.count("BEGIN:VTIMEZONE") == 1
+        assert [c.name for c in _parse(text).subcomponents] == ["VTIMEZONE", "VEVENT"]
     for bookings in ([made], []):
         text = calendar.feed(bookings, now, "Sam's training")
-        parsed = _parse(text)
-        assert [c.name for c in parsed.subcomponents] == ["VTIMEZONE"] + ["VEVENT"] * len(bookings)
+        assert [c.name for c in _parse(text).subcomponents] == ["VTIMEZONE"] + ["VEVENT"] * len(bookings)
         assert text.count("BEGIN:VTIMEZONE") == 1
-    assert calendar.invitation(made, now).text.count("BEGIN:VTIMEZONE") == 1
