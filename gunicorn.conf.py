@@ -76,6 +76,8 @@ loglevel = os.environ.get("LOG_LEVEL", "info")
 # and referrers can carry personal data, such as a search for a person's name or email address.
 # No client address either: behind a proxy it is the proxy's.
 access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(L)s'
+# The paths of emailed links carry tokens that work as passwords: logged as [redacted].
+logger_class = "training.access_log.AccessLogger"
 
 # Refuse oversized requests early. No page needs a long URL or many headers.
 limit_request_line = 4094

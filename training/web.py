@@ -22,6 +22,7 @@ from . import (
 from .accounts.models import Role
 from .db import MAX_ID, register_database
 from .extensions import csrf, db, limiter, login_manager, migrate
+from .logredact import loggable_path
 
 
 class TemplateEnvironment(Environment):
@@ -42,6 +43,10 @@ class TrainingApp(Flask):
     """Flask with the template environment above."""
 
     jinja_environment = TemplateEnvironment
+
+    def log_exception(self, exc_info) -> None:
+        """As Flask's, but the path is logged without the token or code it may carry."""
+        self.logger.error(f"Exception on {loggable_path(request.path)} [{request.method}]", exc_info=exc_info)
 
 
 class DatabaseIntConverter(IntegerConverter):
