@@ -1,5 +1,7 @@
 """Database plumbing: UTC round trips and the write transaction."""
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
@@ -94,6 +96,21 @@ def test_plain_reads_do_not_take_the_sqlite_write_lock():
     assert seen == ["BEGIN"]
 
 
+@contextmanager
+def _statements() -> Iterator[list[str]]:
+    """The SQL statements sent while the block runs."""
+    statements: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+
+
 def test_column_values_make_a_detached_copy_a_session_can_use_without_a_query():
     coordinator = CoordinatorFactory(name="Ada Coordinator")
     coordinator.agency.sector = Sector.HEALTH
@@ -110,13 +127,7 @@ def test_column_values_make_a_detached_copy_a_session_can_use_without_a_query():
     user_id, password_hash = coordinator.id, coordinator.password_hash
     db.session.remove()
 
-    statements: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args) -> None:
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
+    with _statements() as statements:
         person = detached(User, records["user"], agency=detached(Agency, records["agency"]),
                           grants=[detached(RoleGrant, grant) for grant in records["grants"]])
         person = db.session.merge(person, load=False)
@@ -133,8 +144,6 @@ def test_column_values_make_a_detached_copy_a_session_can_use_without_a_query():
         assert person.password_hash == password_hash
         selects = [statement for statement in statements if statement.lstrip().upper().startswith("SELECT")]
         assert len(selects) == 1 and "password_hash" in selects[0]
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
 
 
 def _record_of(person: User) -> dict:
@@ -155,13 +164,7 @@ def test_attach_adds_the_rebuilt_person_itself_to_an_empty_session_without_a_sta
     db.session.commit()
     record, user_id = _record_of(coordinator), coordinator.id
     db.session.remove()
-    statements: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args) -> None:
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
+    with _statements() as statements:
         person, agency, grants = _rebuilt(record)
         attached = attach(person, agency, *grants)
         assert attached is person  # no copy made
@@ -170,8 +173,6 @@ def test_attach_adds_the_rebuilt_person_itself_to_an_empty_session_without_a_sta
         assert not db.session.dirty and not db.session.new
         db.session.flush()
         assert statements == []
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
 
 
 def test_attach_merges_when_the_session_already_holds_the_persons_agency():
