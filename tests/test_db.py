@@ -1,13 +1,12 @@
 """Database plumbing: UTC round trips and the write transaction."""
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from tests.factories import CoordinatorFactory, SessionFactory
+from tests.sql import recorded_statements
 from training.accounts.models import Agency, Role, RoleGrant, Sector, User
 from training.catalogue.models import CourseSession
 from training.compliance.models import ReturnRound
@@ -57,16 +56,9 @@ def test_booking_takes_the_write_lock_before_reading_capacity():
     db.session.commit()
     person = db.session.get(type(person), person.id)  # loaded before we start listening
     _ = person.is_coordinator
-    seen: list[str] = []
-
-    def capture(conn, cursor, statement, *args):
-        seen.append(" ".join(statement.split()))
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
+    with recorded_statements() as statements:
         book_place(session_id, person)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
+    seen = [" ".join(statement.split()) for statement in statements]
     if db.engine.dialect.name == "sqlite":
         begins = [s for s in seen if s.startswith("BEGIN")]
         assert begins[-1] == "BEGIN IMMEDIATE"
@@ -80,35 +72,11 @@ def test_booking_takes_the_write_lock_before_reading_capacity():
 def test_plain_reads_do_not_take_the_sqlite_write_lock():
     if db.engine.dialect.name != "sqlite":
         pytest.skip("BEGIN IMMEDIATE is SQLite-only")
-    seen: list[str] = []
-
-    def capture(conn, cursor, statement, *args):
-        if statement.startswith("BEGIN"):
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
+    with recorded_statements() as statements:
         db.session.commit()
         db.session.scalar(select(Agency.id))
         db.session.commit()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
-    assert seen == ["BEGIN"]
-
-
-@contextmanager
-def _statements() -> Iterator[list[str]]:
-    """The SQL statements sent while the block runs."""
-    statements: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args) -> None:
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
+    assert [statement for statement in statements if statement.startswith("BEGIN")] == ["BEGIN"]
 
 
 def test_column_values_make_a_detached_copy_a_session_can_use_without_a_query():
@@ -127,7 +95,7 @@ def test_column_values_make_a_detached_copy_a_session_can_use_without_a_query():
     user_id, password_hash = coordinator.id, coordinator.password_hash
     db.session.remove()
 
-    with _statements() as statements:
+    with recorded_statements() as statements:
         person = detached(User, records["user"], agency=detached(Agency, records["agency"]),
                           grants=[detached(RoleGrant, grant) for grant in records["grants"]])
         person = db.session.merge(person, load=False)
@@ -164,7 +132,7 @@ def test_attach_adds_the_rebuilt_person_itself_to_an_empty_session_without_a_sta
     db.session.commit()
     record, user_id = _record_of(coordinator), coordinator.id
     db.session.remove()
-    with _statements() as statements:
+    with recorded_statements() as statements:
         person, agency, grants = _rebuilt(record)
         attached = attach(person, agency, *grants)
         assert attached is person  # no copy made
@@ -193,21 +161,12 @@ def test_a_write_after_a_read_goes_on_in_postgresqls_transaction_and_begins_afre
     """PostgreSQL reads afresh at each statement (READ COMMITTED), so a request that has read
     (the signed-in person, say) writes in the same transaction, saving a COMMIT and a BEGIN.
     SQLite must end the read first: a reader cannot safely become a writer."""
-    seen: list[str] = []
-
-    def capture(conn, cursor, statement, *args):
-        seen.append(statement)
-
     db.session.commit()
     read_in = db.session.connection()
     db.session.scalar(select(Agency.id))
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
-        with write_transaction():
-            written_in = db.session.connection()
-            db.session.add(Agency(name="Written after a read", sector=Sector.HEALTH))
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
+    with recorded_statements() as seen, write_transaction():
+        written_in = db.session.connection()
+        db.session.add(Agency(name="Written after a read", sector=Sector.HEALTH))
     if db.engine.dialect.name == "sqlite":
         assert seen[0] == "BEGIN IMMEDIATE"
         assert written_in is not read_in

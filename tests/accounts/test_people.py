@@ -1,28 +1,13 @@
 """Coordinators' people pages: the list, one person, their roles and account status."""
 import re
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import event
 
 from tests.factories import AgencyFactory, CoordinatorFactory, TrainerFactory, UserFactory
+from tests.sql import recorded_statements
 from training.accounts.models import Role
 from training.extensions import db
-
-
-@contextmanager
-def count_queries():
-    statements: list[str] = []
-
-    def _record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", _record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", _record)
 
 
 def _names(html: str) -> list[str]:
@@ -100,7 +85,7 @@ def test_pagination_keeps_filters(app, client, monkeypatch):
 
 def _people_page_queries(client) -> tuple[int, int]:
     """(people listed, SQL statements run) for one request, transaction control left out."""
-    with count_queries() as statements:
+    with recorded_statements() as statements:
         html = client.get("/manage/people").get_data(as_text=True)
     return len(_names(html)), len([s for s in statements if s.split()[0] not in {"BEGIN", "COMMIT", "ROLLBACK"}])
 
