@@ -181,7 +181,7 @@ def _event_lines(booking: Booking, now: datetime, *, cancelled: bool = False, in
 
 
 def _calendar_lines(method: str | None, name: str | None = None) -> list[str]:
-    """The calendar's own properties, then Europe/London's VTIMEZONE (before any event)."""
+    """The calendar's own properties; `_text` puts Europe/London's VTIMEZONE after them."""
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{_PRODID}", "CALSCALE:GREGORIAN"]
     if method:
         lines.append(f"METHOD:{method}")
