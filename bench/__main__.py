@@ -208,6 +208,11 @@ def _booking_state(app, session_ids: list[int]) -> dict:
 
     problems: list[str] = []
     with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            # One snapshot for every statement below: a booking still finishing after the load
+            # stopped must not be counted in one and missed in the next (SQLite's read
+            # transaction is a snapshot already).
+            db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         total = db.session.scalar(select(func.count(Booking.id)))
         holding = dict(db.session.execute(
             select(Booking.session_id, func.count(Booking.id))

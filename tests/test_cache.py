@@ -2,6 +2,7 @@
 what they show, the same for every worker, and pages still served when Redis fails."""
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -18,11 +19,14 @@ from tests.security.conftest import without_nonces
 from training import assets
 from training.accounts.models import Role, User
 from training.accounts.services import change_password, set_active, set_roles
+from training.accounts.tokens import password_fingerprint
 from training.booking.models import Booking, BookingStatus
 from training.booking.services import book_place, cancel_booking
 from training.cache import AREAS, CATALOGUE, CSRF_FIELD, MY_TRAINING, PEOPLE, REPORTS, FragmentCache, areas_touched
 from training.catalogue.models import Course, CourseFormat, CourseSession
+from training.db import column_values
 from training.extensions import db
+from training.security import _person_record
 
 REDIS_URL = "redis://127.0.0.1:6379/14"
 # Our own keys: the suite may run on SQLite and PostgreSQL at once against one Redis.
@@ -487,6 +491,28 @@ def test_the_cached_record_of_who_is_signed_in_holds_no_password_hash(worker, re
     stored = [redis_db.get(key).decode() for key in redis_db.keys(f"{PREFIX}:fragment:people:*")]
     assert len(stored) == 1 and "Priya Shah" in stored[0]
     assert "password_hash" not in stored[0] and person.password_hash not in stored[0]
+
+
+def test_the_record_read_on_a_miss_is_the_person_as_the_orm_loads_them(app):
+    """The cached record is read with plain columns (security._person_record): it must hold what
+    the ORM would load, for a person with several roles and for one with none."""
+    coordinator = CoordinatorFactory(name="Ada Coordinator", consent_updated_at=datetime(2026, 3, 29, 0, 30, tzinfo=UTC))
+    plain = UserFactory(name="Ben Plain")
+    plain.grants.clear()
+    db.session.commit()
+    with app.test_request_context():
+        for person in (coordinator, plain):
+            record = _person_record(person.id)
+            assert record == json.loads(json.dumps({
+                "user": column_values(person, leave_out=frozenset({"password_hash"})),
+                "agency": column_values(person.agency),
+                "grants": [column_values(grant) for grant in sorted(person.grants, key=lambda g: g.id)],
+                "password_mark": password_fingerprint(person)}))
+        assert len(_person_record(coordinator.id)["grants"]) == 2 and _person_record(plain.id)["grants"] == []
+        assert _person_record(plain.id + 1000) is None
+        plain.active = False
+        db.session.commit()
+        assert _person_record(plain.id) is None
 
 
 def test_deactivating_an_account_signs_it_out_at_once_despite_the_cache(worker):

@@ -58,7 +58,7 @@ UNREACHABLE = {
 def test_healthz_is_503_when_the_database_cannot_be_reached(kind, caplog):
     url, engine_options = UNREACHABLE[kind]
     broken = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url,
-                         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, **engine_options},
+                         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
                          "SERVER_NAME": None})
     try:
         with caplog.at_level(logging.WARNING):

@@ -25,7 +25,9 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         "ENV_NAME": env.get("FLASK_ENV", env.get("APP_ENV", "development")),
         "SECRET_KEY": env.get("SECRET_KEY", DEV_SECRET_KEY),
         "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL", default_db),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No pool_pre_ping: a PostgreSQL connection the server has ended is found without a
+        # round trip when it leaves the pool (training/db.py); SQLite has no connection to lose.
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
         "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS", "30000")),
         "WTF_CSRF_ENABLED": True,
         "SESSION_COOKIE_HTTPONLY": True,

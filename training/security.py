@@ -15,8 +15,8 @@ from werkzeug.wrappers import Response
 
 from . import cache
 from .accounts.models import Agency, RoleGrant, User
-from .accounts.tokens import SESSION_PASSWORD_MARK, password_fingerprint
-from .db import MAX_ID, UTCDateTime, attach, column_values, detached, utcnow, write_transaction
+from .accounts.tokens import SESSION_PASSWORD_MARK, hash_fingerprint, password_fingerprint
+from .db import MAX_ID, UTCDateTime, attach, detached, json_value, mapped_columns, utcnow, write_transaction
 from .extensions import db, limiter, login_manager
 
 DEFAULT_SESSION_MAX_HOURS = 12
@@ -59,16 +59,50 @@ def _new_session_marks(now: float) -> None:
     session[LAST_ACTIVE] = now
 
 
+def _may_sign_in() -> tuple:
+    """The person the session names, active, and this session not signed out (a session with no
+    id of its own matches no signed-out session: NULL). On the tables, so a Core select of them
+    stays a Core select."""
+    users, signed_out = User.__table__, SignedOutSession.__table__
+    return (users.c.id == bindparam("user_id"), users.c.active.is_(True),
+            ~exists().where(signed_out.c.session_id == bindparam("session_id", type_=String)))
+
+
 @memoised
 def _user_query() -> Select:
-    """Built once, as it runs on every signed-in request. The person's roles come in the same
-    query, and a session with no id of its own matches no signed-out session (NULL)."""
+    """Built once, as it runs on every signed-in request. The person's roles come in the same query."""
+    return select(User).where(*_may_sign_in()).options(joinedload(User.grants))
+
+
+@memoised
+def _record_query() -> Select:
+    """The person, their agency and a row per role, as plain columns: turned straight into the
+    cached record, without the ORM loading objects only to read them back out."""
+    columns = [column for cls in (User, Agency, RoleGrant) for _key, column in mapped_columns(cls)]
     return (
-        select(User)
-        .where(User.id == bindparam("user_id"), User.active.is_(True),
-               ~exists().where(SignedOutSession.session_id == bindparam("session_id", type_=String)))
-        .options(joinedload(User.grants))
+        select(*columns)
+        .join_from(User.__table__, Agency.__table__)
+        .outerjoin(RoleGrant.__table__, RoleGrant.__table__.c.user_id == User.__table__.c.id)
+        .where(*_may_sign_in())
+        .order_by(RoleGrant.__table__.c.id)
     )
+
+
+def _person_record(user_id: int) -> dict | None:
+    """What the shared cache keeps of a signed-in person (see _cached_person), or None."""
+    rows = db.session.execute(_record_query(), {"user_id": user_id, "session_id": session.get(SESSION_ID)}).all()
+    if not rows:
+        return None
+    user_keys, agency_keys, grant_keys = ([key for key, _column in mapped_columns(cls)]
+                                          for cls in (User, Agency, RoleGrant))
+    agency_end = len(user_keys) + len(agency_keys)
+    user = dict(zip(user_keys, rows[0][:len(user_keys)], strict=True))
+    password_mark = hash_fingerprint(user.pop("password_hash"))
+    grants = [dict(zip(grant_keys, row[agency_end:], strict=True)) for row in rows if row[agency_end] is not None]
+    return {"user": {key: json_value(value) for key, value in user.items()},
+            "agency": {key: json_value(value) for key, value in zip(agency_keys, rows[0][len(user_keys):agency_end], strict=True)},
+            "grants": [{key: json_value(value) for key, value in grant.items()} for grant in grants],
+            "password_mark": password_mark}
 
 
 def load_user(user_id: str) -> User | None:
@@ -97,23 +131,11 @@ def _cached_person(user_id: int) -> User | None:
     """load_user through the shared cache (cache.PEOPLE): any write to people, agencies, roles
     or signed-out sessions makes every record stale. The record leaves out the password hash
     (only its fingerprint is kept), so reading `password_hash` loads it from the database."""
-    loaded: list[User] = []
-
-    def build() -> dict | None:
-        user = _person(user_id)
-        if user is None:
-            return None
-        loaded.append(user)
-        return {"user": column_values(user, leave_out=frozenset({"password_hash"})),
-                "agency": column_values(user.agency),
-                "grants": [column_values(grant) for grant in user.grants],
-                "password_mark": password_fingerprint(user)}
-
-    record = cache.value(cache.PEOPLE, ("person", user_id, session.get(SESSION_ID)), build)
+    record = cache.value(cache.PEOPLE, ("person", user_id, session.get(SESSION_ID)),
+                         lambda: _person_record(user_id))
     if record is None or not _same_password(record["password_mark"]):
         return None
-    if loaded:  # built just now: the session already holds the person
-        return loaded[0]
+    # Built just now or read from the cache, the person is made from the record the same way.
     agency = detached(Agency, record["agency"])
     grants = [detached(RoleGrant, grant) for grant in record["grants"]]
     return attach(detached(User, record["user"], agency=agency, grants=grants), agency, *grants)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, text
@@ -15,27 +16,62 @@ from tests.factories import SessionFactory, UserFactory
 from tests.resilience.helpers import booking_state, only_on
 from training import create_app
 from training.config import build_config
+from training.db import connection_was_dropped
 from training.extensions import db
 
 
-def test_pre_ping_is_on_by_default(tmp_path):
-    assert build_config(str(tmp_path))["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+def test_no_round_trip_is_spent_checking_a_connection_out(tmp_path):
+    # pool_pre_ping would send an empty query on every checkout; the pool's own check replaces it.
+    assert "pool_pre_ping" not in build_config(str(tmp_path))["SQLALCHEMY_ENGINE_OPTIONS"]
+
+
+_OTHER_BACKENDS = ("FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                   " AND backend_type = 'client backend'")
 
 
 def _terminate_app_connections(url) -> int:
-    """Kill every other backend on the test database from a separate admin connection."""
-    admin = create_engine(url, poolclass=NullPool)
+    """Kill every other backend on the test database from a separate admin connection, and wait
+    until they have gone: a server ends a connection a moment after it is asked to."""
+    admin = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            killed = conn.execute(text(
-                "SELECT count(*) FROM ("
-                " SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()) AS t"
-            )).scalar_one()
-            conn.commit()
+            killed = conn.execute(text(f"SELECT count(*) FROM (SELECT pg_terminate_backend(pid) {_OTHER_BACKENDS}) AS t")
+                                  ).scalar_one()
+            deadline = time.monotonic() + 10
+            while conn.execute(text(f"SELECT count(*) {_OTHER_BACKENDS}")).scalar_one() and time.monotonic() < deadline:
+                time.sleep(0.02)
     finally:
         admin.dispose()
     return killed
+
+
+def test_a_connection_the_server_ended_is_found_without_a_query(app):
+    only_on("postgresql", "test_sqlite_booking_waits_for_a_brief_lock")
+    sent: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        with db.engine.connect() as conn:
+            dbapi_connection = conn.connection.dbapi_connection
+            conn.execute(text("SELECT 1"))
+            conn.rollback()
+            sent.clear()
+            assert connection_was_dropped(dbapi_connection) is False  # idle and alive
+            assert sent == []  # the check itself asked the server nothing
+            assert _terminate_app_connections(db.engine.url) >= 1
+            assert connection_was_dropped(dbapi_connection) is True
+            conn.invalidate()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    closed = db.engine.raw_connection()
+    try:
+        closed.dbapi_connection.close()
+        assert connection_was_dropped(closed.dbapi_connection) is True
+    finally:
+        closed.invalidate()
 
 
 def test_postgresql_requests_succeed_after_connections_are_terminated(app, login_as):

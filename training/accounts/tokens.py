@@ -69,8 +69,13 @@ def password_fingerprint(user: User) -> str:
     Kept in the session at sign-in as SESSION_PASSWORD_MARK, so that a session signed in before
     a password change can be refused afterwards (see the README: "Signing out other sessions").
     """
+    return hash_fingerprint(user.password_hash)
+
+
+def hash_fingerprint(password_hash: str) -> str:
+    """password_fingerprint of a stored password hash, for code that has read the hash alone."""
     key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"password\x00{user.password_hash}".encode(), hashlib.sha256).hexdigest()[-16:]
+    return hmac.new(key, f"password\x00{password_hash}".encode(), hashlib.sha256).hexdigest()[-16:]
 
 
 def fingerprint_matches(user: User, fingerprint: str) -> bool:
