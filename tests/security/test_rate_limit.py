@@ -122,3 +122,18 @@ def test_without_a_trusted_proxy_x_forwarded_for_cannot_dodge_the_limit(make_app
     client = make_app(RATELIMIT_ENABLED=True, SIGN_IN_RATE_LIMIT="1 per minute").test_client()
     assert _from(client, "198.51.100.1").status_code == 200
     _assert_too_many(_from(client, "198.51.100.2"))
+
+
+def test_only_the_limited_views_check_a_limit(make_app):
+    """No limit is set for the whole app, so no check runs before every request: the limited
+    views' own decorators still refuse the eleventh attempt (above), and other pages never
+    consult the limiter."""
+    from training.extensions import limiter
+
+    limited = make_app(RATELIMIT_ENABLED=True, SIGN_IN_RATE_LIMIT="1 per minute")
+    assert limiter._check_request_limit not in limited.before_request_funcs.get(None, [])  # noqa: SLF001
+    client = limited.test_client()
+    for _ in range(3):
+        assert client.get("/", environ_base=ADDRESS).status_code == 200
+    assert _sign_in(client).status_code == 200
+    _assert_too_many(_sign_in(client))
