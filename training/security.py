@@ -93,15 +93,19 @@ def _person_record(user_id: int) -> dict | None:
     rows = db.session.execute(_record_query(), {"user_id": user_id, "session_id": session.get(SESSION_ID)}).all()
     if not rows:
         return None
+    # Each row is the person's columns, then their agency's, then one role's (NULL if none).
     user_keys, agency_keys, grant_keys = ([key for key, _column in mapped_columns(cls)]
                                           for cls in (User, Agency, RoleGrant))
     agency_end = len(user_keys) + len(agency_keys)
-    user = dict(zip(user_keys, rows[0][:len(user_keys)], strict=True))
-    password_mark = hash_fingerprint(user.pop("password_hash"))
-    grants = [dict(zip(grant_keys, row[agency_end:], strict=True)) for row in rows if row[agency_end] is not None]
-    return {"user": {key: json_value(value) for key, value in user.items()},
-            "agency": {key: json_value(value) for key, value in zip(agency_keys, rows[0][len(user_keys):agency_end], strict=True)},
-            "grants": [{key: json_value(value) for key, value in grant.items()} for grant in grants],
+
+    def values(keys: list[str], row_part) -> dict[str, object]:
+        return {key: json_value(value) for key, value in zip(keys, row_part, strict=True)}
+
+    user = values(user_keys, rows[0][:len(user_keys)])
+    password_mark = hash_fingerprint(user.pop("password_hash"))  # the hash itself is never cached
+    return {"user": user,
+            "agency": values(agency_keys, rows[0][len(user_keys):agency_end]),
+            "grants": [values(grant_keys, row[agency_end:]) for row in rows if row[agency_end] is not None],
             "password_mark": password_mark}
 
 
