@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 import pytest
 import redis
 from flask import template_rendered
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from tests.factories import TEST_PASSWORD, BookingFactory, CoordinatorFactory, CourseFactory, SessionFactory, UserFactory
 from tests.reports.summary_helpers import page_tables
 from tests.security.conftest import without_nonces
+from tests.sql import recorded_statements
 from training import assets
 from training.accounts.models import Role, User
 from training.accounts.services import change_password, set_active, set_roles
@@ -62,17 +63,8 @@ def _text(client, path: str) -> str:
 
 def _text_and_statements(app, client, path: str) -> tuple[str, list[str]]:
     """The page, and the SQL statements serving it ran."""
-    statements: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args) -> None:
-        statements.append(statement)
-
-    with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", note)
-        try:
-            return _text(client, path), statements
-        finally:
-            event.remove(db.engine, "before_cursor_execute", note)
+    with app.app_context(), recorded_statements() as statements:
+        return _text(client, path), statements
 
 
 def _generations(redis_db) -> dict[str, int]:

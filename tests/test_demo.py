@@ -6,9 +6,10 @@ from datetime import UTC, datetime, time, timedelta
 from unittest.mock import patch
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from tests.factories import AgencyFactory
+from tests.sql import recorded_statements
 from training.accounts.models import Agency, Role, Sector, User
 from training.attendance.models import Attendance, AttendanceOutcome, Register
 from training.booking.models import ACTIVE_STATUSES, Booking, BookingStatus
@@ -305,19 +306,11 @@ def test_every_stored_datetime_is_aware_utc_and_in_order(demo):
 
 
 def test_loads_without_a_query_per_row(runner):
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        # The needs and compliance demos add a fixed handful of groups and returns through their
-        # own services (tested in their areas); this is about the partnership's bulk data.
-        with patch("training.demo.add_needs_demo"), patch("training.demo.add_demo_returns"):
-            result = runner.invoke(args=["demo-data"])
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+    # The needs and compliance demos add a fixed handful of groups and returns through their
+    # own services (tested in their areas); this is about the partnership's bulk data.
+    with recorded_statements() as statements, patch("training.demo.add_needs_demo"), \
+            patch("training.demo.add_demo_returns"):
+        result = runner.invoke(args=["demo-data"])
     assert result.exit_code == 0, result.output
     assert db.session.scalar(select(func.count()).select_from(Booking)) > 1000
     # Only inserts scale with the data: nothing is looked up or updated row by row. The three

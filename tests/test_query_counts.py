@@ -19,7 +19,7 @@ from collections import Counter
 from datetime import date, timedelta
 
 from flask import url_for
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from tests.evaluation.conftest import past_session
 from tests.evaluation.results_data import evaluation
@@ -33,6 +33,7 @@ from tests.factories import (
     UserFactory,
 )
 from tests.needs.helpers import MembershipFactory, RequirementFactory, WorkforceGroupFactory
+from tests.sql import recorded_statements
 from tests.suggestions.factories import SuggestionFactory
 from tests.test_access_matrix import HISTORY_CSV, OVERRIDES, World
 from tests.test_access_matrix import world as matrix_world  # noqa: F401  (the fixture)
@@ -108,23 +109,6 @@ def _url(app, rule, params: dict) -> str:
         return url_for(rule.endpoint, **values)
 
 
-class _Counter:
-    """Counts the SQL statements sent while active, keeping their text."""
-
-    def __init__(self) -> None:
-        self.statements: list[str] = []
-
-    def _record(self, _conn, _cursor, statement, *_args) -> None:
-        self.statements.append(statement)
-
-    def __enter__(self) -> _Counter:
-        event.listen(db.engine, "before_cursor_execute", self._record)
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        event.remove(db.engine, "before_cursor_execute", self._record)
-
-
 def _count_every_page(app, login_as, world: World) -> tuple[dict, dict, dict, dict]:
     """(page -> statements, page -> status, page -> the statements' text, GROWN_TEXT key -> body) for one round."""
     clients = {role: (app.test_client() if user is None else login_as(user)) for role, user in world.users.items()}
@@ -135,7 +119,7 @@ def _count_every_page(app, login_as, world: World) -> tuple[dict, dict, dict, di
             page = f"{rule.endpoint} {rule.rule} as {role}"
             db.session.commit()
             db.session.expire_all()
-            with _Counter() as counter:
+            with recorded_statements() as statements:
                 try:
                     response = clients[role].get(url)
                     status: int | str = response.status_code
@@ -144,9 +128,9 @@ def _count_every_page(app, login_as, world: World) -> tuple[dict, dict, dict, di
                 except Exception as error:  # noqa: BLE001  (shown with every other page's status)
                     status = f"{type(error).__name__}: {error}"
                     db.session.rollback()
-            counts[page] = len(counter.statements)
+            counts[page] = len(statements)
             statuses[page] = status
-            texts[page] = counter.statements
+            texts[page] = statements
     return counts, statuses, texts, bodies
 
 

@@ -13,6 +13,7 @@ from tests.factories import (
     SessionFactory,
     UserFactory,
 )
+from tests.sql import recorded_statements
 from training.attendance import services
 from training.attendance.models import AttendanceOutcome as A
 from training.extensions import db
@@ -94,8 +95,8 @@ def test_the_range_is_on_session_start_inclusive_of_start_exclusive_of_end(scene
 
 
 @pytest.mark.parametrize("query", [services.attendance_by_agency, services.attendance_by_course])
-def test_counts_are_one_grouped_query(scene, query, sql):
-    with sql() as statements:
+def test_counts_are_one_grouped_query(scene, query):
+    with recorded_statements() as statements:
         query(START, END)
     assert len(statements.queries) == 1
     assert "GROUP BY" in statements.queries[0]

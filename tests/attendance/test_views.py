@@ -14,6 +14,7 @@ from tests.factories import (
     TrainerFactory,
     UserFactory,
 )
+from tests.sql import recorded_statements
 from training.attendance import services
 from training.attendance.models import Attendance, Register
 from training.attendance.models import AttendanceOutcome as A
@@ -405,15 +406,15 @@ def test_my_sessions_shows_coordinators_every_session(login_as):
 
 # --- query counts -------------------------------------------------------------------------
 
-def _queries_for(client, url, sql) -> int:
-    with sql() as statements:
+def _queries_for(client, url) -> int:
+    with recorded_statements() as statements:
         response = client.get(url)
     assert response.status_code == 200
     return len(statements.queries)
 
 
 @pytest.mark.parametrize("page", ["register", "sign-in-sheet"])
-def test_register_pages_use_the_same_queries_for_5_or_25_bookings(login_as, sql, page):
+def test_register_pages_use_the_same_queries_for_5_or_25_bookings(login_as, page):
     trainer = TrainerFactory()
     client = login_as(trainer)
     counts = []
@@ -426,11 +427,11 @@ def test_register_pages_use_the_same_queries_for_5_or_25_bookings(login_as, sql,
         services.add_walk_in(session.id, name="Sam", email=None, agency_id=AgencyFactory().id,
                              outcome=A.PARTIAL, actor=trainer)
         db.session.commit()
-        counts.append(_queries_for(client, f"/sessions/{session.id}/{page}", sql))
+        counts.append(_queries_for(client, f"/sessions/{session.id}/{page}"))
     assert counts[0] == counts[1], counts
 
 
-def test_my_sessions_uses_the_same_queries_for_few_or_many_sessions(login_as, sql):
+def test_my_sessions_uses_the_same_queries_for_few_or_many_sessions(login_as):
     trainer = TrainerFactory()
     client = login_as(trainer)
     counts = []
@@ -439,11 +440,11 @@ def test_my_sessions_uses_the_same_queries_for_few_or_many_sessions(login_as, sq
             s = SessionFactory(starts_at=utcnow() + timedelta(days=n - size // 2, hours=1),
                                trainers=[trainer, TrainerFactory()])
             BookingFactory(session=s)
-        counts.append(_queries_for(client, "/my-sessions", sql))
+        counts.append(_queries_for(client, "/my-sessions"))
     assert counts[0] == counts[1], counts
 
 
-def test_completed_register_page_keeps_constant_queries(login_as, sql):
+def test_completed_register_page_keeps_constant_queries(login_as):
     coordinator = CoordinatorFactory()
     client = login_as(coordinator)
     counts = []
@@ -451,6 +452,6 @@ def test_completed_register_page_keeps_constant_queries(login_as, sql):
         session = started_session()
         bookings = BookingFactory.create_batch(size, session=session)
         services.complete_register(session.id, coordinator, marks={b.id: A.ATTENDED for b in bookings})
-        counts.append(_queries_for(client, f"/sessions/{session.id}/register", sql))
+        counts.append(_queries_for(client, f"/sessions/{session.id}/register"))
     assert counts[0] == counts[1], counts
     assert db.session.scalar(select(func.count()).select_from(Register)) == 2

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.audit.helpers import counting as _counting
 from tests.factories import CoordinatorFactory, TrainerFactory, UserFactory
+from tests.sql import recorded_statements
 from training.accounts import services as accounts
 from training.accounts.models import Role
 from training.audit import services
@@ -114,9 +114,9 @@ def test_queries_do_not_grow_with_the_number_of_events(login_as, coordinator, fi
         actors = [CoordinatorFactory() for _ in range(size)] + [coordinator]
         for n, actor in enumerate(actors):
             _add(actor, "booking.moved", "booking", n + 1, datetime(2026, 3, 3, 12, tzinfo=UTC) + timedelta(minutes=n))
-        with _counting() as statements:
+        with recorded_statements() as statements:
             assert client.get(URL, query_string=query).status_code == 200
-        counts.append(len(statements))
+        counts.append(len(statements.queries))
     assert counts[0] == counts[1]
 
 

@@ -1,7 +1,7 @@
 """Shared helpers for the booking tests."""
 from __future__ import annotations
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from training.booking.models import Booking, BookingStatus
 from training.catalogue.models import CourseSession
@@ -34,20 +34,3 @@ def assert_places_consistent(session_id: int) -> int:
     stored = db.session.get(CourseSession, session_id).places_taken
     assert stored == counted, f"places_taken {stored} but {counted} places held"
     return stored
-
-
-class QueryCounter:
-    """Counts SQL statements sent to the database while active."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def _count(self, *_args, **_kwargs) -> None:
-        self.count += 1
-
-    def __enter__(self) -> QueryCounter:
-        event.listen(db.engine, "before_cursor_execute", self._count)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        event.remove(db.engine, "before_cursor_execute", self._count)

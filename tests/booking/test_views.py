@@ -5,9 +5,9 @@ import re
 from datetime import date, time, timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
-from tests.booking.helpers import QueryCounter, assert_places_consistent, status_of
+from tests.booking.helpers import assert_places_consistent, status_of
 from tests.factories import (
     AgencyFactory,
     CoordinatorFactory,
@@ -16,6 +16,7 @@ from tests.factories import (
     TrainerFactory,
     UserFactory,
 )
+from tests.sql import recorded_statements
 from training.booking import services
 from training.booking.models import Booking, BookingStatus
 from training.catalogue.models import CourseFormat, CourseSession
@@ -345,10 +346,10 @@ def _seed_my_training(person, n: int) -> None:
 
 def _queries_for(client, url: str) -> int:
     client.get(url)  # warm up anything cached per process
-    with QueryCounter() as counter:
+    with recorded_statements() as statements:
         response = client.get(url)
     assert response.status_code == 200
-    return counter.count
+    return len(statements)
 
 
 def test_my_training_query_count_does_not_grow_with_bookings(login_as):
@@ -669,18 +670,10 @@ def test_move_with_a_bad_choice_is_a_form_error(login_as, value):
 # ---------------------------------------------------------------------------
 
 def _statements_for_booking(client, session_id: int) -> list[str]:
-    seen: list[str] = []
-
-    def capture(conn, cursor, statement, *args):
-        seen.append(" ".join(statement.split())[:60])
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
+    with recorded_statements() as statements:
         response = client.post(f"/sessions/{session_id}/book")
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
     assert response.status_code == 302
-    return seen
+    return [" ".join(statement.split())[:60] for statement in statements]
 
 
 def test_a_booking_makes_the_same_statements_however_busy_the_session(login_as):

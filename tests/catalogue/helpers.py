@@ -1,12 +1,9 @@
-"""Helpers for the catalogue tests: dates that stay in the future, and SQL counting."""
+"""Helpers for the catalogue tests: dates that stay in the future."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import event
-
 from training.db import utcnow
-from training.extensions import db
 
 
 def last_sunday(year: int, month: int) -> date:
@@ -38,24 +35,3 @@ def date_fields(prefix: str, day: date | None) -> dict[str, list[str]]:
 
 def utc(*args) -> datetime:
     return datetime(*args, tzinfo=UTC)
-
-
-class QueryCounter:
-    """Counts SQL statements sent to the database while active, keeping their text."""
-
-    def __init__(self) -> None:
-        self.statements: list[str] = []
-
-    @property
-    def count(self) -> int:
-        return len(self.statements)
-
-    def _record(self, _conn, _cursor, statement, *_args) -> None:
-        self.statements.append(statement)
-
-    def __enter__(self) -> QueryCounter:
-        event.listen(db.engine, "before_cursor_execute", self._record)
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        event.remove(db.engine, "before_cursor_execute", self._record)

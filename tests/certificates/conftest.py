@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import io
 
-import pytest
 from pypdf import PdfReader
 
-from tests.attendance.conftest import recording_sql
 from tests.factories import AttendanceFactory, BookingFactory, UserFactory
 from training.attendance.models import Attendance, AttendanceOutcome
 from training.evaluation.models import Evaluation, EvaluationStatus, QuestionSet, Stage
@@ -39,9 +37,3 @@ def evaluate(booking, stage: Stage = Stage.AFTER, status: EvaluationStatus = Eva
     db.session.add(evaluation)
     db.session.commit()
     return evaluation
-
-
-@pytest.fixture
-def sql():
-    """`with sql() as statements:` records the statements sent to the database."""
-    return recording_sql

@@ -18,6 +18,7 @@ from tests.factories import (
     TrainerFactory,
     UserFactory,
 )
+from tests.sql import recorded_statements
 from training.accounts.models import Agency, Sector
 from training.attendance.models import AttendanceOutcome, Register
 from training.certificates import services
@@ -373,7 +374,7 @@ def test_bulk_refuses_other_trainers_and_unknown_sessions_and_empty_registers(ap
     assert _count_certificates() == 0
 
 
-def test_bulk_queries_do_not_grow_with_the_number_of_people(app, sql, requires_evaluation, monkeypatch):
+def test_bulk_queries_do_not_grow_with_the_number_of_people(app, requires_evaluation, monkeypatch):
     requires_evaluation(False)
     monkeypatch.setattr(services, "render_pdf", lambda html: html.encode())
     coordinator = CoordinatorFactory()
@@ -383,7 +384,7 @@ def test_bulk_queries_do_not_grow_with_the_number_of_people(app, sql, requires_e
         for _ in range(size):
             attended(session)
         db.session.expire_all()
-        with app.test_request_context(), sql() as statements:
+        with app.test_request_context(), recorded_statements() as statements:
             html = services.session_certificates_pdf(session.id, coordinator, VERIFY_URL).content.decode()
         assert html.count('class="certificate"') == size
         counts.append(len(statements.queries))

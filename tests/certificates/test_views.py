@@ -19,6 +19,7 @@ from tests.factories import (
     TrainerFactory,
     UserFactory,
 )
+from tests.sql import recorded_statements
 from training.attendance.models import AttendanceOutcome
 from training.audit.models import AuditEvent
 from training.booking.models import Booking
@@ -340,7 +341,7 @@ def test_certificate_status_gives_a_link_only_for_bookings_marked_present(app, r
     )
 
 
-def test_certificate_status_queries_do_not_grow_with_the_number_of_bookings(app, sql, requires_evaluation):
+def test_certificate_status_queries_do_not_grow_with_the_number_of_bookings(app, requires_evaluation):
     requires_evaluation(True)
     counts = []
     for size in (2, 8):
@@ -349,7 +350,7 @@ def test_certificate_status_queries_do_not_grow_with_the_number_of_bookings(app,
             AttendanceFactory(booking__user=person)
         # Loaded as My training loads them, so only the certificate look-ups are counted.
         bookings = db.session.scalars(select(Booking).where(Booking.user_id == person.id)).all()
-        with app.test_request_context(), sql() as statements:
+        with app.test_request_context(), recorded_statements() as statements:
             out = render_template_string(LINKS, bookings=bookings)
         assert out.count("Complete the evaluation") == size
         counts.append(len(statements.queries))

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from tests.compliance.helpers import NARRATIVE, lead_of, lines, open_round, return_for, scrutineer, submitted
 from tests.compliance.helpers import coordinator as services_coordinator
 from tests.factories import AgencyFactory
+from tests.sql import statements_of
 from training.catalogue.models import Level
 from training.compliance import exports, services
 from training.compliance.models import ReturnLine, ReturnStatus
@@ -165,22 +166,9 @@ def test_overdue_lists_use_the_london_date(two_years):
 
 
 def _queries(round_id) -> list[str]:
-    from sqlalchemy import event
-
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append(statement)
-
     db.session.commit()
     db.session.expire_all()
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        services.overview(round_id, NOW)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-    return statements
+    return [s for s in statements_of(lambda: services.overview(round_id, NOW)) if s.lstrip().upper().startswith("SELECT")]
 
 
 def test_the_overview_is_aggregated_in_a_fixed_number_of_queries(two_years):

@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.attendance.conftest import recording_sql
 from tests.booking.helpers import reload
 from tests.evaluation.conftest import OUTCOMES, attended_booking, past_session, valid_answers
 from tests.factories import BookingFactory, CoordinatorFactory, CourseFactory, SessionFactory, UserFactory
+from tests.sql import recorded_statements
 from training.accounts.models import User
 from training.attendance.models import AttendanceOutcome
 from training.booking.models import BookingStatus
@@ -440,7 +440,7 @@ def _count_outstanding_queries(person_id: int) -> tuple[int, int]:
     db.session.commit()
     db.session.expunge_all()
     person = db.session.get(User, person_id)
-    with recording_sql() as statements:
+    with recorded_statements() as statements:
         page = services.outstanding_for(person, utcnow(), per_page=100)
     return len(statements.queries), len(page.items)
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from tests.evaluation.conftest import OUTCOMES, attended_booking, past_session, valid_answers, valid_post
 from tests.factories import BookingFactory, CoordinatorFactory, CourseFactory, SessionFactory, UserFactory
+from tests.sql import recorded_statements
 from training.attendance.models import AttendanceOutcome
 from training.db import utcnow
 from training.evaluation import services
@@ -266,7 +267,6 @@ def test_forms_to_fill_in_are_only_your_own_and_need_sign_in(client, login_as):
 
 
 def test_forms_to_fill_in_page_queries_do_not_grow_with_history(login_as):
-    from tests.attendance.conftest import recording_sql
 
     counts = []
     for n in (2, 30):
@@ -275,16 +275,15 @@ def test_forms_to_fill_in_page_queries_do_not_grow_with_history(login_as):
         web = login_as(person)
         for url in ("/my-training/evaluations", "/my-training"):
             web.get(url)
-            with recording_sql() as statements:
+            with recorded_statements() as statements:
                 assert web.get(url).status_code == 200
             counts.append(len(statements.queries))
     assert counts[:2] == counts[2:]
 
 
 def _non_respondents_page_queries(client, session_id: int) -> int:
-    from tests.attendance.conftest import recording_sql
 
-    with recording_sql() as statements:
+    with recorded_statements() as statements:
         response = client.get(f"/manage/sessions/{session_id}/evaluations")
     assert response.status_code == 200
     return len(statements.queries)

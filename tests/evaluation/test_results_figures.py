@@ -4,10 +4,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import event
 
 from tests.evaluation.results_data import attendee, build_known_session, evaluation, past_session, question_sets
 from tests.factories import CourseFactory, SessionFactory, TrainerFactory
+from tests.sql import statements_of
 from training.evaluation import results
 from training.evaluation.models import OverallRating, Stage
 from training.extensions import db
@@ -134,18 +134,7 @@ def test_course_scope_for_a_trainer_counts_only_their_sessions(sets):
 
 
 def _count_queries(fn) -> int:
-    statements = []
-
-    def capture(_conn, _cursor, statement, *_args):
-        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
-        fn()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
-    return len(statements)
+    return len(statements_of(fn).queries)
 
 
 def test_query_count_does_not_grow_with_the_data(sets):

@@ -4,10 +4,11 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from tests.evaluation.results_data import attendee, build_known_session, evaluation, past_session, question_sets
 from tests.factories import CoordinatorFactory, CourseFactory, TrainerFactory, UserFactory
+from tests.sql import recorded_statements
 from training.db import utcnow
 from training.evaluation.models import Answer, Stage
 from training.evaluation.results import current_financial_year
@@ -167,19 +168,9 @@ def test_quotable_toggle_is_coordinator_only_and_only_for_comments(login_as, ses
 
 
 def _queries(client, url) -> int:
-    count = 0
-
-    def capture(_conn, _cursor, statement, *_args):
-        nonlocal count
-        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
-            count += 1
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
+    with recorded_statements() as statements:
         assert client.get(url).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
-    return count
+    return len(statements.queries)
 
 
 def test_page_query_counts_do_not_grow_with_the_data(login_as, sets):

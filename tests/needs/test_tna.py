@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 
 import pytest
-from sqlalchemy import event
 
 from tests.factories import AgencyFactory, CourseFactory, UserFactory
 from tests.needs.helpers import (
@@ -16,6 +15,7 @@ from tests.needs.helpers import (
     completed,
     noon,
 )
+from tests.sql import statements_of
 from training.attendance.models import AttendanceOutcome
 from training.catalogue.models import Level
 from training.extensions import db
@@ -217,18 +217,7 @@ def test_sql_buckets_agree_with_the_exact_rules_at_every_edge():
 
 
 def _count_queries(fn) -> int:
-    statements = []
-
-    def capture(_conn, _cursor, statement, *_args):
-        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
-        fn()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
-    return len(statements)
+    return len(statements_of(fn).queries)
 
 
 def test_the_number_of_queries_does_not_grow_with_the_data():

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from tests.factories import AgencyFactory, BookingFactory, CoordinatorFactory, CourseFactory, SessionFactory, TrainerFactory, UserFactory
 from tests.needs.helpers import MembershipFactory, RequirementFactory, WorkforceGroupFactory, completed
+from tests.sql import recorded_statements
 from training.accounts.models import Role, Sector
 from training.booking.models import BookingStatus
 from training.catalogue.models import Level
@@ -342,21 +343,10 @@ def test_my_group_errors_change_nothing(login_as, data, message):
 
 
 def _page_queries(client, url: str) -> int:
-    from sqlalchemy import event
-
-    statements = []
-
-    def capture(_conn, _cursor, statement, *_args):
-        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
-            statements.append(statement)
-
     db.session.commit()
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
+    with recorded_statements() as statements:
         assert client.get(url).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
-    return len(statements)
+    return len(statements.queries)
 
 
 def _more_of_everything(course, group, coordinator) -> None:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import json
 
-from tests.attendance.conftest import recording_sql
 from tests.factories import CoordinatorFactory, UserFactory
 from tests.privacy.conftest import LONG_AGO, RECENTLY, delegate, figures, session_at
+from tests.sql import recorded_statements
 from training.accounts.models import User
 from training.extensions import db
 from training.privacy import services
@@ -57,7 +57,7 @@ def test_my_data_download_is_an_uncached_json_attachment(login_as):
 
 
 def _statements(client, path: str) -> int:
-    with recording_sql() as statements:
+    with recorded_statements() as statements:
         assert client.get(path).status_code == 200
     return len(statements)
 

@@ -10,7 +10,6 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from tests.catalogue.helpers import QueryCounter
 from tests.factories import (
     AgencyFactory,
     AttendanceFactory,
@@ -21,6 +20,7 @@ from tests.factories import (
     TrainerFactory,
     UserFactory,
 )
+from tests.sql import recorded_statements
 from training.attendance.models import Attendance, AttendanceOutcome
 from training.audit.models import AuditEvent
 from training.booking.models import BookingStatus
@@ -235,9 +235,9 @@ def test_an_empty_period_gives_just_the_header(coordinator):
 
 def _statements(kind: ExportKind, fmt: FileFormat, coordinator) -> list[str]:
     assert coordinator.is_coordinator  # loaded before counting: the caller has the signed-in person already
-    with QueryCounter() as counter:
+    with recorded_statements() as statements:
         export(kind, fmt, coordinator)
-    return [s for s in counter.statements if s.lstrip().upper().startswith("SELECT")]
+    return [s for s in statements if s.lstrip().upper().startswith("SELECT")]
 
 
 @pytest.mark.parametrize("kind", list(ExportKind))

@@ -6,7 +6,6 @@ from datetime import date, time
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event
 
 from tests.factories import AttendanceFactory, SessionFactory
 from tests.reports.dataset import (
@@ -27,6 +26,7 @@ from tests.reports.dataset import (
     expected_for,
     known_year_plan,
 )
+from tests.sql import recorded_statements, statements_of
 from training.accounts.models import Sector
 from training.evaluation.models import OverallRating
 from training.evaluation.results import Period
@@ -225,18 +225,7 @@ def test_tables_for_the_exports(known, summary):
 
 
 def _count_queries(fn) -> int:
-    statements = []
-
-    def capture(_conn, _cursor, statement, *_args):
-        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
-        fn()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
-    return len(statements)
+    return len(statements_of(fn).queries)
 
 
 def test_query_count_does_not_grow_with_the_data():
@@ -255,16 +244,8 @@ def test_same_figures_where_the_database_cannot_be_asked_to_materialise(known, m
     """Older SQLite (before 3.35) and PostgreSQL (before 12) get plain CTEs: same figures."""
     dialect = db.session.get_bind().dialect
     monkeypatch.setattr(dialect, "server_version_info", (3, 0) if dialect.name == "sqlite" else (11, 0))
-    statements = []
-
-    def capture(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
+    with recorded_statements() as statements:
         figures = json.loads(json.dumps(build_summary(known.period).figures()))
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
     assert statements and not any("MATERIALIZED" in s for s in statements)
     figures.pop("open_reviews")
     assert figures == known.all_figures()

@@ -14,6 +14,7 @@ from sqlalchemy.pool import NullPool
 from tests.conftest import login
 from tests.factories import SessionFactory, UserFactory
 from tests.resilience.helpers import booking_state, only_on
+from tests.sql import recorded_statements
 from training import create_app
 from training.config import build_config
 from training.db import connection_was_dropped
@@ -47,25 +48,16 @@ def _terminate_app_connections(url) -> int:
 
 def test_a_connection_the_server_ended_is_found_without_a_query(app):
     only_on("postgresql", "test_sqlite_booking_waits_for_a_brief_lock")
-    sent: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args) -> None:
-        sent.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
-        with db.engine.connect() as conn:
-            dbapi_connection = conn.connection.dbapi_connection
-            conn.execute(text("SELECT 1"))
-            conn.rollback()
-            sent.clear()
+    with db.engine.connect() as conn:
+        dbapi_connection = conn.connection.dbapi_connection
+        conn.execute(text("SELECT 1"))
+        conn.rollback()
+        with recorded_statements() as sent:
             assert connection_was_dropped(dbapi_connection) is False  # idle and alive
-            assert sent == []  # the check itself asked the server nothing
-            assert _terminate_app_connections(db.engine.url) >= 1
-            assert connection_was_dropped(dbapi_connection) is True
-            conn.invalidate()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
+        assert sent == []  # the check itself asked the server nothing
+        assert _terminate_app_connections(db.engine.url) >= 1
+        assert connection_was_dropped(dbapi_connection) is True
+        conn.invalidate()
     closed = db.engine.raw_connection()
     try:
         closed.dbapi_connection.close()

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tests.factories import AgencyFactory, CoordinatorFactory, CourseFactory, TrainerFactory, UserFactory
+from tests.sql import recorded_statements
 from tests.suggestions.conftest import reload
 from tests.suggestions.factories import SuggestionFactory
 from training.catalogue.models import Course, CourseFormat, Level
@@ -320,16 +321,8 @@ def test_counts_by_status_give_every_status_in_one_query(app, coordinator):
         services.start_review(s.id, coordinator)
     services.agree(reviewed[0].id, coordinator)
     db.session.commit()
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements() as statements:
         result = services.suggestion_counts_by_status()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert result == {SuggestionStatus.SUBMITTED: 3, SuggestionStatus.UNDER_REVIEW: 1,
                       SuggestionStatus.AGREED: 1, SuggestionStatus.DECLINED: 0}
     assert len([s for s in statements if "GROUP BY" in s.upper()]) == 1
