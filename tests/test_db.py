@@ -3,14 +3,16 @@ import json
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import IntegrityError
 
-from tests.factories import CoordinatorFactory, SessionFactory
+from tests.factories import BookingFactory, CoordinatorFactory, SessionFactory, UserFactory
 from tests.sql import recorded_statements
 from training.accounts.models import Agency, Role, RoleGrant, Sector, User
+from training.booking.models import Booking, BookingStatus
 from training.catalogue.models import CourseSession
 from training.compliance.models import ReturnRound
-from training.db import attach, column_values, detached, write_transaction
+from training.db import attach, column_values, detached, insert_loaded, write_transaction
 from training.extensions import db
 
 
@@ -174,3 +176,82 @@ def test_a_write_after_a_read_goes_on_in_postgresqls_transaction_and_begins_afre
         assert written_in is read_in  # a commit in between would have given a new one
     db.session.expire_all()
     assert db.session.scalar(select(Agency.name).where(Agency.name == "Written after a read")) is not None
+
+
+# ---------------------------------------------------------------------------
+# insert_loaded: one INSERT ... RETURNING instead of a unit-of-work flush
+# ---------------------------------------------------------------------------
+
+def _new_booking(session: CourseSession, person: User) -> Booking:
+    now = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)  # the night the clocks went back
+    return Booking(session_id=session.id, user_id=person.id, created_by_id=person.id,
+                   status=BookingStatus.WAITLISTED, queued_at=now, created_at=now, status_changed_at=now)
+
+
+def test_insert_loaded_gives_the_row_an_orm_flush_writes_with_nothing_left_to_load():
+    session, direct_person, flushed_person = SessionFactory(), UserFactory(), UserFactory()
+    db.session.commit()
+    with write_transaction():
+        direct, flushed = _new_booking(session, direct_person), _new_booking(session, flushed_person)
+        with recorded_statements() as statements:
+            insert_loaded(direct)
+        db.session.add(flushed)
+        db.session.flush()
+        # Persistent and clean: in the identity map, nothing pending, nothing left unloaded.
+        assert db.session.get(Booking, direct.id) is direct
+        assert direct not in db.session.new and direct not in db.session.dirty
+        with recorded_statements() as reads:
+            values = column_values(direct)
+        assert reads == []
+    inserts = [s for s in statements.queries if s.lstrip().upper().startswith("INSERT")]
+    assert len(statements.queries) == 1 and len(inserts) == 1 and "RETURNING" in inserts[0].upper()
+    # Python and server defaults alike came back from the database.
+    assert values["calendar_sequence"] == 0 and values["approval_holds_place"] is False
+    assert values["overbooked"] is False
+    differing = {"id", "user_id", "created_by_id"}
+    flushed_values = column_values(flushed)
+    assert {k: v for k, v in values.items() if k not in differing} == \
+        {k: v for k, v in flushed_values.items() if k not in differing}
+    db.session.expire_all()
+    assert column_values(db.session.get(Booking, direct.id)) == values  # what the database holds
+
+
+def test_insert_loaded_writes_the_changes_made_before_it_first():
+    """A transfer marks the old booking and then inserts the new one: the statements keep that order."""
+    old, colleague = BookingFactory(), UserFactory()
+    db.session.commit()
+    with write_transaction():
+        transfer = _new_booking(old.session, colleague)  # everything it reads is loaded here
+        with recorded_statements() as statements:
+            old.status = BookingStatus.TRANSFERRED
+            insert_loaded(transfer)
+    writes = [s.lstrip().split()[0].upper() for s in statements.queries]
+    assert writes == ["UPDATE", "INSERT"]
+    assert db.session.get(Booking, old.id).status == BookingStatus.TRANSFERRED
+
+
+def test_insert_loaded_lets_a_listening_mapper_event_run(monkeypatch):
+    heard: list[int] = []
+
+    def listener(_mapper, _connection, target):
+        heard.append(target.user_id)
+
+    person, session = UserFactory(), SessionFactory()
+    db.session.commit()
+    event.listen(Booking, "before_insert", listener)
+    try:
+        with write_transaction():
+            booking = insert_loaded(_new_booking(session, person))
+    finally:
+        event.remove(Booking, "before_insert", listener)
+    assert heard == [person.id]  # flushed as usual, so the event ran
+    assert db.session.get(Booking, booking.id).user_id == person.id
+
+
+def test_insert_loaded_raises_the_databases_refusal_and_the_transaction_rolls_back():
+    booking = BookingFactory()  # a live booking: the unique index refuses a second one
+    person_id, session_id = booking.user_id, booking.session_id
+    db.session.commit()
+    with pytest.raises(IntegrityError), write_transaction():
+        insert_loaded(_new_booking(db.session.get(CourseSession, session_id), db.session.get(User, person_id)))
+    assert db.session.scalar(select(func.count(Booking.id)).where(Booking.user_id == person_id)) == 1

@@ -90,7 +90,9 @@ def _record_query() -> Select:
 
 def _person_record(user_id: int) -> dict | None:
     """What the shared cache keeps of a signed-in person (see _cached_person), or None."""
-    rows = db.session.execute(_record_query(), {"user_id": user_id, "session_id": session.get(SESSION_ID)}).all()
+    # On the session's connection: plain columns need none of the ORM session's work.
+    rows = db.session.connection().execute(_record_query(),
+                                           {"user_id": user_id, "session_id": session.get(SESSION_ID)}).all()
     if not rows:
         return None
     # Each row is the person's columns, then their agency's, then one role's (NULL if none).

@@ -15,13 +15,14 @@ from flask import current_app
 from sqlalchemy import Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defaultload, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..accounts.models import User
 from ..audit import services as audit
 from ..catalogue import signals
 from ..catalogue.models import Course, CourseSession, SessionStatus
 from ..catalogue.services import Page, in_catalogue, lock_session, paginate
-from ..db import utcnow, write_transaction
+from ..db import insert_loaded, utcnow, write_transaction
 from ..errors import DomainError
 from ..extensions import db
 from ..timeutil import london_to_utc, to_london, working_days_before
@@ -219,7 +220,9 @@ def _read_queue(session: CourseSession, now: datetime, user_id: int | None = Non
     over them: a booking is the busiest write, and each query is a round trip under the lock.
     The caller's own changes are flushed first, so they are counted."""
     db.session.flush()
-    row = db.session.execute(_queue_statement(), {"now": now, "user_id": user_id, "session_id": session.id}).one()
+    # On the session's connection: a statement of plain values needs none of the ORM's session work.
+    row = db.session.connection().execute(_queue_statement(),
+                                          {"now": now, "user_id": user_id, "session_id": session.id}).one()
     return _Queue(lapsed=row[0] > 0, held=row[1], waiting=row[2], already_booked=row[3] > 0)
 
 
@@ -236,7 +239,9 @@ def _offer_freed_places(session: CourseSession, now: datetime, queue: _Queue | N
         _release_lapsed_holds(session, now)
         _release_expired_offers(session, now)
         _sync_places_taken(session)
-    else:
+    elif session.places_taken != queue.held:
+        # Only when it differs: even an unchanged value makes the session dirty, and a dirty
+        # session costs the commit a unit-of-work pass on every booking.
         session.places_taken = queue.held
     offers: list[Booking] = []
     if session.status != SessionStatus.SCHEDULED or now >= session.starts_at:
@@ -315,11 +320,13 @@ def _place_or_queue(session: CourseSession, user: User, by: User | None, now: da
         booking.overbooked = True
     else:
         booking.status = BookingStatus.WAITLISTED
-    db.session.add(booking)
     try:
-        db.session.flush()
+        insert_loaded(booking)
     except IntegrityError as exc:  # the partial unique index is the last line of defence
         raise _already_booked(user, by) from exc
+    # Both are loaded already: reading them from the booking must not cost a query.
+    set_committed_value(booking, "session", session)
+    set_committed_value(booking, "user", user)
     # Counted just above under the same lock, so one more place, not a count again; and the
     # newest id on the waiting list is its last place (ids are taken under the lock).
     if booking.holds_place:

@@ -1,8 +1,8 @@
 """Writing emails to the outbox. Every caller is already inside a write transaction.
 
 `enqueue` renders a message from `templates/notifications/email/<template>.txt` and `.html`
-and adds one Outbox row; it never commits. So an email exists exactly when the change that
-caused it commits.
+and writes one Outbox row in the caller's transaction; it never commits. So an email exists
+exactly when the change that caused it commits.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import timeutil
-from ..db import utcnow
+from ..db import insert_loaded, utcnow
 from ..extensions import db
 from .models import MessageKind, Outbox
 
@@ -76,9 +76,7 @@ def enqueue(kind: MessageKind, to: str, subject: str, template: str, context: di
         dedupe_key=dedupe_key, next_attempt_at=now, created_at=now,
     )
     if dedupe_key is None:
-        # Written with the caller's next flush, so a booking's emails go in one INSERT.
-        db.session.add(message)
-        return message
+        return insert_loaded(message)
     if db.session.scalar(select(Outbox.id).where(Outbox.dedupe_key == dedupe_key)) is not None:
         return None
     # Two `tick`s racing on PostgreSQL both pass the check above; the unique index stops the
