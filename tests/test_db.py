@@ -255,3 +255,15 @@ def test_insert_loaded_raises_the_databases_refusal_and_the_transaction_rolls_ba
     with pytest.raises(IntegrityError), write_transaction():
         insert_loaded(_new_booking(db.session.get(CourseSession, session_id), db.session.get(User, person_id)))
     assert db.session.scalar(select(func.count(Booking.id)).where(Booking.user_id == person_id)) == 1
+
+
+def test_insert_loaded_writes_an_object_that_names_every_column_itself():
+    """Nothing left for the database to fill in: the INSERT returns the id it was given."""
+    when = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # the night the clocks went forward
+    with write_transaction():
+        agency = insert_loaded(Agency(id=2_000_000_001, name="Named in full", sector=Sector.EDUCATION,
+                                      active=False, created_at=when))
+    db.session.expire_all()
+    assert column_values(db.session.get(Agency, 2_000_000_001)) == column_values(agency) == {
+        "id": 2_000_000_001, "name": "Named in full", "sector": "education", "active": False,
+        "created_at": when.isoformat()}

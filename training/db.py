@@ -258,7 +258,7 @@ def _insert_returning_rest(table: Table, given: frozenset[str]) -> tuple[Insert,
     """The INSERT for rows giving the columns `given`, returning the others (the id and the
     defaults) by key: what is given is known already, and the text of an email need not come back.
     Built once for each table and set of columns."""
-    rest = tuple(column for column in table.c if column.key not in given)
+    rest = tuple(column for column in table.c if column.key not in given) or tuple(table.primary_key)
     return insert(table).returning(*rest), tuple(column.key for column in rest)
 
 
@@ -269,9 +269,10 @@ def _attribute_of_column(cls: type) -> dict[str, str]:
 
 def _can_insert_directly(cls: type) -> bool:
     """Whether `insert_loaded` may write a `cls` without the unit of work: the database must
-    return the inserted row (SQLite 3.35+, PostgreSQL), and no mapper event may expect to run."""
+    return the inserted row (SQLite 3.35+, PostgreSQL), the class must be one table's, and no
+    mapper event may expect to run."""
     mapper = inspect(cls)
-    return (db.session.get_bind().dialect.insert_returning
+    return (db.session.get_bind().dialect.insert_returning and mapper.inherits is None
             and not mapper.dispatch.before_insert and not mapper.dispatch.after_insert)
 
 
