@@ -1,7 +1,7 @@
 """Writing emails to the outbox. Every caller is already inside a write transaction.
 
 `enqueue` renders a message from `templates/notifications/email/<template>.txt` and `.html`
-and writes one Outbox row in the caller's transaction; it never commits. So an email exists
+and adds one Outbox row to the caller's transaction; it never commits. So an email exists
 exactly when the change that caused it commits.
 """
 from __future__ import annotations
@@ -76,6 +76,13 @@ def enqueue(kind: MessageKind, to: str, subject: str, template: str, context: di
         dedupe_key=dedupe_key, next_attempt_at=now, created_at=now,
     )
     if dedupe_key is None:
+        if db.session.new or db.session.dirty or db.session.deleted:
+            # Other changes are waiting to be written (a session cancelled, its bookings
+            # released): the email goes with them in the next flush, so a change that emails
+            # many people still writes its emails in one INSERT.
+            db.session.add(message)
+            return message
+        # Nothing else to write (a booking's email, say): written now, without a flush.
         return insert_loaded(message)
     if db.session.scalar(select(Outbox.id).where(Outbox.dedupe_key == dedupe_key)) is not None:
         return None
