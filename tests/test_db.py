@@ -230,7 +230,7 @@ def test_insert_loaded_writes_the_changes_made_before_it_first():
     assert db.session.get(Booking, old.id).status == BookingStatus.TRANSFERRED
 
 
-def test_insert_loaded_lets_a_listening_mapper_event_run(monkeypatch):
+def test_insert_loaded_lets_a_listening_mapper_event_run():
     heard: list[int] = []
 
     def listener(_mapper, _connection, target):
