@@ -12,7 +12,15 @@ from training.accounts.models import Agency, Role, RoleGrant, Sector, User
 from training.booking.models import Booking, BookingStatus
 from training.catalogue.models import CourseSession
 from training.compliance.models import ReturnRound
-from training.db import attach, column_values, detached, insert_loaded, write_transaction
+from training.db import (
+    attach,
+    column_values,
+    detached,
+    insert_all_loaded,
+    insert_loaded,
+    update_loaded,
+    write_transaction,
+)
 from training.extensions import db
 
 
@@ -117,7 +125,7 @@ def test_column_values_make_a_detached_copy_a_session_can_use_without_a_query():
 
 
 def _record_of(person: User) -> dict:
-    """The person as the shared cache keeps them (see security._cached_person), through JSON."""
+    """The person as the shared cache keeps them (see security.load_user), through JSON."""
     return json.loads(json.dumps({
         "user": column_values(person, leave_out=frozenset({"password_hash"})),
         "agency": column_values(person.agency), "grants": [column_values(grant) for grant in person.grants]}))
@@ -267,3 +275,96 @@ def test_insert_loaded_writes_an_object_that_names_every_column_itself():
     assert column_values(db.session.get(Agency, 2_000_000_001)) == column_values(agency) == {
         "id": 2_000_000_001, "name": "Named in full", "sector": "education", "active": False,
         "created_at": when.isoformat()}
+
+
+def test_insert_all_loaded_writes_rows_in_the_order_given_in_one_insert_where_the_database_can():
+    """PostgreSQL returns a multi-row INSERT's rows in the order given; SQLite's driver writes
+    them one by one. Either way each object gets its own row's id."""
+    session, people = SessionFactory(), UserFactory.create_batch(3)
+    db.session.commit()
+    with write_transaction():
+        bookings = [_new_booking(session, person) for person in people]
+        with recorded_statements() as statements:
+            insert_all_loaded(bookings)
+        assert all(booking not in db.session.new and booking not in db.session.dirty for booking in bookings)
+    inserts = [s for s in statements.queries if s.lstrip().upper().startswith("INSERT")]
+    assert len(inserts) == (3 if db.engine.dialect.name == "sqlite" else 1)
+    ids = [booking.id for booking in bookings]
+    assert ids == sorted(ids) and len(set(ids)) == 3
+    db.session.expire_all()
+    assert [db.session.get(Booking, booking_id).user_id for booking_id in ids] == [person.id for person in people]
+
+
+def test_insert_all_loaded_refuses_objects_that_give_different_columns():
+    session, first, second = SessionFactory(), UserFactory(), UserFactory()
+    db.session.commit()
+    other = _new_booking(session, second)
+    other.overbooked = True  # given here, left to the default in the first
+    with pytest.raises(ValueError, match="same columns"), write_transaction():
+        insert_all_loaded([_new_booking(session, first), other])
+    assert db.session.scalar(select(func.count(Booking.id)).where(Booking.session_id == session.id)) == 0
+
+
+# ---------------------------------------------------------------------------
+# update_loaded: one UPDATE of the row instead of a dirty object for the commit to flush
+# ---------------------------------------------------------------------------
+
+def test_update_loaded_writes_the_row_and_leaves_the_object_clean():
+    session = SessionFactory(capacity=20)
+    db.session.commit()
+    with write_transaction():
+        loaded = db.session.get(CourseSession, session.id)
+        with recorded_statements() as statements:
+            update_loaded(loaded, places_taken=7)
+        assert loaded.places_taken == 7
+        assert loaded not in db.session.dirty  # nothing left for the commit to flush
+        with recorded_statements() as at_commit:
+            db.session.flush()
+        assert at_commit == []
+    assert len(statements.queries) == 1 and statements.queries[0].lstrip().upper().startswith("UPDATE")
+    db.session.expire_all()
+    assert db.session.get(CourseSession, session.id).places_taken == 7
+
+
+def test_update_loaded_writes_the_changes_made_before_it_first():
+    booking = BookingFactory()
+    db.session.commit()
+    with write_transaction():
+        session = db.session.get(CourseSession, booking.session_id)
+        with recorded_statements() as statements:
+            booking.status = BookingStatus.CANCELLED
+            update_loaded(session, places_taken=0)
+    assert [s.lstrip().split()[0].upper() for s in statements.queries] == ["UPDATE", "UPDATE"]
+    assert "bookings" in statements.queries[0] and "course_sessions" in statements.queries[1]
+    db.session.expire_all()
+    assert db.session.get(Booking, booking.id).status == BookingStatus.CANCELLED
+
+
+def test_update_loaded_lets_a_listening_mapper_event_run():
+    heard: list[int] = []
+
+    def listener(_mapper, _connection, target):
+        heard.append(target.places_taken)
+
+    session = SessionFactory(capacity=20)
+    db.session.commit()
+    event.listen(CourseSession, "before_update", listener)
+    try:
+        with write_transaction():
+            update_loaded(db.session.get(CourseSession, session.id), places_taken=3)
+    finally:
+        event.remove(CourseSession, "before_update", listener)
+    assert heard == [3]  # flushed as usual, so the event ran
+    db.session.expire_all()
+    assert db.session.get(CourseSession, session.id).places_taken == 3
+
+
+def test_update_loaded_refuses_a_row_that_is_no_longer_there():
+    agency = Agency(name="Closed down", sector=Sector.HEALTH)
+    db.session.add(agency)
+    db.session.commit()
+    with pytest.raises(LookupError), write_transaction():
+        loaded = db.session.get(Agency, agency.id)
+        db.session.connection().execute(Agency.__table__.delete().where(Agency.__table__.c.id == agency.id))
+        update_loaded(loaded, name="Reopened")
+    assert db.session.get(Agency, agency.id) is not None  # the transaction rolled back with the refusal

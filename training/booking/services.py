@@ -22,7 +22,7 @@ from ..audit import services as audit
 from ..catalogue import signals
 from ..catalogue.models import Course, CourseSession, SessionStatus
 from ..catalogue.services import Page, in_catalogue, lock_session, paginate
-from ..db import insert_loaded, utcnow, write_transaction
+from ..db import insert_loaded, update_loaded, utcnow, write_transaction
 from ..errors import DomainError
 from ..extensions import db
 from ..timeutil import london_to_utc, to_london, working_days_before
@@ -330,7 +330,9 @@ def _place_or_queue(session: CourseSession, user: User, by: User | None, now: da
     # Counted just above under the same lock, so one more place, not a count again; and the
     # newest id on the waiting list is its last place (ids are taken under the lock).
     if booking.holds_place:
-        session.places_taken += 1
+        # Written now, not left for the commit's flush: then the booking's emails, with nothing
+        # else waiting, are written at once too (see notifications.outbox.enqueue).
+        update_loaded(session, places_taken=session.places_taken + 1)
     elif booking.status == BookingStatus.WAITLISTED and not queue.lapsed:
         booking.remember_position(queue.waiting - len(offers) + 1)
     if previous is None:

@@ -7,6 +7,9 @@ exactly when the change that caused it commits.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -16,9 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import timeutil
-from ..db import insert_loaded, utcnow
+from ..db import insert_all_loaded, utcnow
 from ..extensions import db
 from .models import MessageKind, Outbox
+
+# The emails of one event, while `written_together` collects them.
+_together: ContextVar[list[Outbox] | None] = ContextVar("outbox_together", default=None)
 
 
 @dataclass(frozen=True)
@@ -76,14 +82,12 @@ def enqueue(kind: MessageKind, to: str, subject: str, template: str, context: di
         dedupe_key=dedupe_key, next_attempt_at=now, created_at=now,
     )
     if dedupe_key is None:
-        if db.session.new or db.session.dirty or db.session.deleted:
-            # Other changes are waiting to be written (a session cancelled, its bookings
-            # released): the email goes with them in the next flush, so a change that emails
-            # many people still writes its emails in one INSERT.
-            db.session.add(message)
-            return message
-        # Nothing else to write (a booking's email, say): written now, without a flush.
-        return insert_loaded(message)
+        together = _together.get()
+        if together is not None:
+            together.append(message)
+        else:
+            _write([message])
+        return message
     if db.session.scalar(select(Outbox.id).where(Outbox.dedupe_key == dedupe_key)) is not None:
         return None
     # Two `tick`s racing on PostgreSQL both pass the check above; the unique index stops the
@@ -94,6 +98,30 @@ def enqueue(kind: MessageKind, to: str, subject: str, template: str, context: di
     except IntegrityError:
         return None
     return message
+
+
+def _write(messages: list[Outbox]) -> None:
+    if db.session.new or db.session.dirty or db.session.deleted:
+        # Other changes are waiting to be written (a session cancelled, its bookings
+        # released): the emails go with them in the next flush, so a change that emails many
+        # people still writes its emails in one INSERT.
+        db.session.add_all(messages)
+    else:
+        # Nothing else to write (a booking's emails, say): written now, without a flush.
+        insert_all_loaded(messages)
+
+
+@contextmanager
+def written_together() -> Iterator[None]:
+    """Emails queued inside (without a dedupe key) are written when it ends, in one INSERT
+    where the database allows: a booking's confirmation and its copy to the line manager."""
+    messages: list[Outbox] = []
+    token = _together.set(messages)
+    try:
+        yield
+    finally:
+        _together.reset(token)
+    _write(messages)
 
 
 def headers_of(message: Outbox) -> dict[str, str]:

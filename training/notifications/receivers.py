@@ -23,7 +23,7 @@ from ..extensions import db
 from ..timeutil import format_date
 from . import calendar
 from .models import MessageKind
-from .outbox import Calendar, enqueue, external_url
+from .outbox import Calendar, enqueue, external_url, written_together
 
 
 def _title_and_date(booking: Booking) -> str:
@@ -199,7 +199,8 @@ def on_booking_event(booking: Booking, *, event: BookingEvent, now: datetime, ac
     """Queue the emails for one booking event (inside the booking's transaction)."""
     handler = _HANDLERS.get(event)
     if handler is not None:
-        handler(booking, now, actor=actor, **extra)
+        with written_together():
+            handler(booking, now, actor=actor, **extra)
 
 
 # ---------------------------------------------------------------------------
