@@ -9,13 +9,13 @@ from functools import cache as memoised
 from flask import Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import logout_user, user_logged_in, user_logged_out
 from sqlalchemy import Select, String, bindparam, delete, exists, select
-from sqlalchemy.orm import Mapped, joinedload, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from . import cache
 from .accounts.models import Agency, RoleGrant, User
-from .accounts.tokens import SESSION_PASSWORD_MARK, hash_fingerprint, password_fingerprint
+from .accounts.tokens import SESSION_PASSWORD_MARK, hash_fingerprint
 from .db import MAX_ID, UTCDateTime, attach, detached, json_value, mapped_columns, utcnow, write_transaction
 from .extensions import db, limiter, login_manager
 
@@ -69,12 +69,6 @@ def _may_sign_in() -> tuple:
 
 
 @memoised
-def _user_query() -> Select:
-    """Built once, as it runs on every signed-in request. The person's roles come in the same query."""
-    return select(User).where(*_may_sign_in()).options(joinedload(User.grants))
-
-
-@memoised
 def _record_query() -> Select:
     """The person, their agency and a row per role, as plain columns: turned straight into the
     cached record, without the ORM loading objects only to read them back out."""
@@ -89,7 +83,7 @@ def _record_query() -> Select:
 
 
 def _person_record(user_id: int) -> dict | None:
-    """What the shared cache keeps of a signed-in person (see _cached_person), or None."""
+    """What the shared cache keeps of a signed-in person (see load_user), or None."""
     # On the session's connection: plain columns need none of the ORM session's work.
     rows = db.session.connection().execute(_record_query(),
                                            {"user_id": user_id, "session_id": session.get(SESSION_ID)}).all()
@@ -114,34 +108,21 @@ def _person_record(user_id: int) -> dict | None:
 def load_user(user_id: str) -> User | None:
     """The active person the session names, unless this session was signed out.
 
-    One query with the person's roles: the signed-out check rides on loading the person
-    rather than adding a statement to every page. With the shared cache, not even that while
-    nothing about people has changed.
+    One query with the person's agency and roles: the signed-out check rides on loading the
+    person rather than adding a statement to every page. With the shared cache (cache.PEOPLE),
+    not even that while nothing about people has changed: any write to people, agencies, roles
+    or signed-out sessions makes every record stale. Without it, the record is built the same
+    way, so both settings load a person by the one query.
     """
     if not user_id.isdigit() or int(user_id) > MAX_ID:
         return None
-    if cache.enabled():
-        return _cached_person(int(user_id))
-    user = _person(int(user_id))
-    if user is not None and not _same_password(password_fingerprint(user)):
-        return None
-    return user
-
-
-def _person(user_id: int) -> User | None:
-    return db.session.execute(_user_query(), {"user_id": user_id, "session_id": session.get(SESSION_ID)}
-                              ).unique().scalar_one_or_none()
-
-
-def _cached_person(user_id: int) -> User | None:
-    """load_user through the shared cache (cache.PEOPLE): any write to people, agencies, roles
-    or signed-out sessions makes every record stale. The record leaves out the password hash
-    (only its fingerprint is kept), so reading `password_hash` loads it from the database."""
-    record = cache.value(cache.PEOPLE, ("person", user_id, session.get(SESSION_ID)),
-                         lambda: _person_record(user_id))
+    person_id = int(user_id)
+    record = cache.value(cache.PEOPLE, ("person", person_id, session.get(SESSION_ID)),
+                         lambda: _person_record(person_id))
     if record is None or not _same_password(record["password_mark"]):
         return None
-    # Built just now or read from the cache, the person is made from the record the same way.
+    # The record leaves out the password hash (only its fingerprint is kept), so reading
+    # `password_hash` loads it from the database.
     agency = detached(Agency, record["agency"])
     grants = [detached(RoleGrant, grant) for grant in record["grants"]]
     return attach(detached(User, record["user"], agency=agency, grants=grants), agency, *grants)

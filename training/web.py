@@ -24,6 +24,9 @@ from .db import MAX_ID, register_database
 from .extensions import csrf, db, limiter, login_manager, migrate
 from .logredact import loggable_path
 
+# Where register_extensions keeps Flask-Limiter's before-request check until the blueprints are in.
+_LIMITER_HOOKS = "training.limiter_hooks"
+
 
 class TemplateEnvironment(Environment):
     """Flask's Jinja environment, with each template's globals a plain dict.
@@ -74,7 +77,10 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     csrf.init_app(app)
+    before = list(app.before_request_funcs.get(None, []))
     limiter.init_app(app)
+    # Its check before every request, told apart by what init_app added (see below).
+    app.extensions[_LIMITER_HOOKS] = [hook for hook in app.before_request_funcs.get(None, []) if hook not in before]
 
 
 def _navigation() -> list[dict]:
@@ -229,11 +235,14 @@ def _check_rate_limits_only_on_limited_views(app: Flask) -> None:
     for the whole app or for a blueprint, which only that hook enforces.
     """
     manager = limiter.limit_manager
-    if manager.default_limits or manager.application_limits or manager._blueprint_limits:  # noqa: SLF001
+    limiter_hooks = app.extensions.pop(_LIMITER_HOOKS, [])
+    if (manager.default_limits or manager.application_limits
+            or any(manager.blueprint_limits(app, name) for name in app.blueprints)):
         return
     hooks = app.before_request_funcs.get(None, [])
-    if limiter._check_request_limit in hooks:  # noqa: SLF001
-        hooks.remove(limiter._check_request_limit)  # noqa: SLF001
+    for hook in limiter_hooks:
+        if hook in hooks:
+            hooks.remove(hook)
 
 
 def register_notifications(app: Flask) -> None:

@@ -131,9 +131,21 @@ def test_only_the_limited_views_check_a_limit(make_app):
     from training.extensions import limiter
 
     limited = make_app(RATELIMIT_ENABLED=True, SIGN_IN_RATE_LIMIT="1 per minute")
-    assert limiter._check_request_limit not in limited.before_request_funcs.get(None, [])  # noqa: SLF001
+    assert not [hook for hook in limited.before_request_funcs.get(None, []) if getattr(hook, "__self__", None) is limiter]
     client = limited.test_client()
     for _ in range(3):
         assert client.get("/", environ_base=ADDRESS).status_code == 200
     assert _sign_in(client).status_code == 200
     _assert_too_many(_sign_in(client))
+
+
+def test_a_limit_for_the_whole_app_keeps_the_check_before_every_request(make_app, monkeypatch):
+    """Only the per-request check enforces a limit set for the whole app, so it is kept then.
+    (The limit is stood in for: Flask-Limiter keeps real ones on the shared extension object,
+    where they would outlive this test's app.)"""
+    from training.extensions import limiter
+
+    manager_class = type(limiter.limit_manager)
+    monkeypatch.setattr(manager_class, "application_limits", property(lambda _self: ["10 per second"]))
+    kept = make_app(RATELIMIT_ENABLED=True)
+    assert [hook for hook in kept.before_request_funcs.get(None, []) if getattr(hook, "__self__", None) is limiter]
