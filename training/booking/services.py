@@ -331,7 +331,7 @@ def _place_or_queue(session: CourseSession, user: User, by: User | None, now: da
     # newest id on the waiting list is its last place (ids are taken under the lock).
     if booking.holds_place:
         # Written now, not left for the commit's flush: then the booking's emails, with nothing
-        # else waiting, are written at once too (see notifications.outbox.enqueue).
+        # else waiting, are written at once too (see notifications.outbox.written_together).
         update_loaded(session, places_taken=session.places_taken + 1)
     elif booking.status == BookingStatus.WAITLISTED and not queue.lapsed:
         booking.remember_position(queue.waiting - len(offers) + 1)
