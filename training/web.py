@@ -24,9 +24,6 @@ from .db import MAX_ID, register_database
 from .extensions import csrf, db, limiter, login_manager, migrate
 from .logredact import loggable_path
 
-# Where register_extensions keeps Flask-Limiter's before-request check until the blueprints are in.
-_LIMITER_HOOKS = "training.limiter_hooks"
-
 
 class TemplateEnvironment(Environment):
     """Flask's Jinja environment, with each template's globals a plain dict.
@@ -77,10 +74,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     csrf.init_app(app)
-    before = list(app.before_request_funcs.get(None, []))
     limiter.init_app(app)
-    # Its check before every request, told apart by what init_app added (see below).
-    app.extensions[_LIMITER_HOOKS] = [hook for hook in app.before_request_funcs.get(None, []) if hook not in before]
 
 
 def _navigation() -> list[dict]:
@@ -235,14 +229,12 @@ def _check_rate_limits_only_on_limited_views(app: Flask) -> None:
     for the whole app or for a blueprint, which only that hook enforces.
     """
     manager = limiter.limit_manager
-    limiter_hooks = app.extensions.pop(_LIMITER_HOOKS, [])
     if (manager.default_limits or manager.application_limits
             or any(manager.blueprint_limits(app, name) for name in app.blueprints)):
         return
+    # The limiter's only before-request hook is that check: a method of the limiter itself.
     hooks = app.before_request_funcs.get(None, [])
-    for hook in limiter_hooks:
-        if hook in hooks:
-            hooks.remove(hook)
+    hooks[:] = [hook for hook in hooks if getattr(hook, "__self__", None) is not limiter]
 
 
 def register_notifications(app: Flask) -> None:
