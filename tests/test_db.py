@@ -295,14 +295,38 @@ def test_insert_all_loaded_writes_rows_in_the_order_given_in_one_insert_where_th
     assert [db.session.get(Booking, booking_id).user_id for booking_id in ids] == [person.id for person in people]
 
 
-def test_insert_all_loaded_refuses_objects_that_give_different_columns():
+@pytest.mark.parametrize("event_listening", [False, True], ids=["direct", "through-the-unit-of-work"])
+def test_insert_all_loaded_refuses_objects_that_give_different_columns(event_listening):
+    """Refused whichever way the rows would be written: a listening event sends them through
+    the unit of work, which would otherwise accept them."""
     session, first, second = SessionFactory(), UserFactory(), UserFactory()
     db.session.commit()
     other = _new_booking(session, second)
     other.overbooked = True  # given here, left to the default in the first
-    with pytest.raises(ValueError, match="same columns"), write_transaction():
-        insert_all_loaded([_new_booking(session, first), other])
+    heard: list[int] = []
+
+    def listener(_mapper, _connection, target):
+        heard.append(target.user_id)
+
+    if event_listening:
+        event.listen(Booking, "before_insert", listener)
+    try:
+        with pytest.raises(ValueError, match="same columns"), write_transaction():
+            insert_all_loaded([_new_booking(session, first), other])
+    finally:
+        if event_listening:
+            event.remove(Booking, "before_insert", listener)
+    assert heard == []
     assert db.session.scalar(select(func.count(Booking.id)).where(Booking.session_id == session.id)) == 0
+
+
+def test_insert_all_loaded_refuses_objects_of_different_classes():
+    session, person = SessionFactory(), UserFactory()
+    db.session.commit()
+    with pytest.raises(ValueError, match="one class"), write_transaction():
+        insert_all_loaded([_new_booking(session, person), Agency(name="Not a booking", sector=Sector.HEALTH)])
+    assert db.session.scalar(select(func.count(Booking.id)).where(Booking.session_id == session.id)) == 0
+    assert db.session.scalar(select(func.count(Agency.id)).where(Agency.name == "Not a booking")) == 0
 
 
 # ---------------------------------------------------------------------------

@@ -301,17 +301,18 @@ def insert_all_loaded(objs: list) -> None:
     if not objs:
         return
     cls = type(objs[0])
+    attribute_of = _attribute_of_column(cls)
+    states = [instance_state(obj).dict for obj in objs]
+    rows = [{column_key: loaded[key] for column_key, key in attribute_of.items() if key in loaded} for loaded in states]
+    given = frozenset(rows[0])
+    # Checked on both paths, so a caller's mistake does not depend on whether an event listens.
+    if any(type(obj) is not cls for obj in objs) or any(row.keys() != given for row in rows):
+        raise ValueError("insert_all_loaded takes objects of one class that give the same columns")
     db.session.flush()
     if not _can_insert_directly(cls):
         db.session.add_all(objs)
         db.session.flush()
         return
-    attribute_of = _attribute_of_column(cls)
-    states = [instance_state(obj).dict for obj in objs]
-    rows = [{column_key: loaded[key] for column_key, key in attribute_of.items() if key in loaded} for loaded in states]
-    given = frozenset(rows[0])
-    if any(row.keys() != given for row in rows) or any(type(obj) is not cls for obj in objs):
-        raise ValueError("insert_all_loaded takes objects of one class that give the same columns")
     statement, returned = _insert_returning_rest(inspect(cls).local_table, given)
     result = db.session.connection().execute(statement, rows[0] if len(rows) == 1 else rows)
     # The columns given keep their values, as a flush leaves them; the rest (the id and the
