@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from tests.factories import AgencyFactory
 from tests.sql import recorded_statements
 from training.accounts.models import Agency, Role, Sector, User
-from training.attendance.models import Attendance, AttendanceOutcome, Register
+from training.attendance.models import PRESENT_OUTCOMES, Attendance, AttendanceOutcome, Register
 from training.booking.models import ACTIVE_STATUSES, Booking, BookingStatus
 from training.booking.services import (
     accept_offer,
@@ -46,7 +46,7 @@ from training.evaluation.models import (
 )
 from training.evaluation.results import low_rating_share, results_for, session_scope
 from training.evaluation.reviews import breaches_threshold, review_queue
-from training.evaluation.services import PRESENT, non_respondents, outstanding_for
+from training.evaluation.services import non_respondents, outstanding_for
 from training.extensions import db
 from training.timeutil import is_working_day, to_london
 
@@ -445,7 +445,7 @@ def test_evaluations_are_for_past_sessions_and_their_attendees(demo, app):
         if evaluation.stage == Stage.BEFORE:
             assert booking.created_at <= evaluation.created_at and evaluation.updated_at < session.starts_at
         else:
-            assert outcomes[booking.id] in PRESENT  # only people marked attended or partially attended
+            assert outcomes[booking.id] in PRESENT_OUTCOMES  # only people marked attended or partially attended
             assert evaluation.created_at >= session.ends_at
         if evaluation.stage == Stage.FOLLOW_UP:
             assert evaluation.created_at >= session.ends_at + follow_up_weeks
@@ -461,7 +461,7 @@ def test_evaluations_are_for_past_sessions_and_their_attendees(demo, app):
             assert keys["outcomes"] == len(evaluation.session.course.outcomes)
     # Not everyone responds: the non-respondents lists and response rates have something to show.
     after = _after_counts()
-    present = sum(1 for outcome in outcomes.values() if outcome in PRESENT)
+    present = sum(1 for outcome in outcomes.values() if outcome in PRESENT_OUTCOMES)
     assert 0.6 < sum(after.values()) / present < 0.95
     assert any(non_respondents(session_id, Stage.AFTER, now).count for session_id in after)
 

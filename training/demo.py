@@ -42,7 +42,7 @@ from .evaluation.models import (
 from .evaluation.questions import NO, YES
 from .evaluation.results import LOW_RATINGS, Share, financial_year
 from .evaluation.reviews import breaches_threshold
-from .evaluation.services import PRESENT, current_question_set
+from .evaluation.services import current_question_set
 from .extensions import db
 from .needs.demo import add_needs_demo
 from .notifications.models import Bulletin
@@ -1111,7 +1111,7 @@ class _Builder:
                 booked.setdefault(attendance.session, []).append(attendance)
         for session in sorted(past, key=lambda s: s.starts_at):
             tone = "poor" if session is poor else "crowded" if session is crowded else "usual"
-            present = [a for a in booked.get(session, []) if a.outcome in PRESENT]
+            present = [a for a in booked.get(session, []) if a.was_present]
             responding: list[tuple[datetime, Attendance]] = []
             baseline: dict[Attendance, tuple[int, int]] = {}
             for attendance in booked.get(session, []):

@@ -5,6 +5,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import Agency, User
@@ -27,6 +28,14 @@ class AttendanceOutcome(enum.StrEnum):
     @property
     def was_present(self) -> bool:
         return self is not AttendanceOutcome.DID_NOT_ATTEND
+
+
+#: Outcomes that count as having been there: for certificates, evaluations, reminders and the summary.
+PRESENT_OUTCOMES = frozenset(o for o in AttendanceOutcome if o.was_present)
+
+
+def _present_values() -> list[str]:
+    return sorted(o.value for o in PRESENT_OUTCOMES)
 
 
 class Attendance(db.Model):
@@ -63,6 +72,15 @@ class Attendance(db.Model):
 
     def __repr__(self) -> str:
         return f"<Attendance {self.id} {self.outcome}>"
+
+    @hybrid_property
+    def was_present(self) -> bool:
+        return self.outcome.was_present
+
+    @was_present.inplace.expression
+    @classmethod
+    def _was_present(cls):
+        return cls.outcome.in_(_present_values())
 
 
 class Register(db.Model):

@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text
-from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
@@ -231,12 +231,20 @@ class CourseSession(db.Model):
     def is_virtual(self) -> bool:
         return bool(self.online_link)
 
-    @property
+    # The same expression serves Python and SQL: the evaluation forms' rules use these in a
+    # query and on one booking alike.
+    @hybrid_property
     def is_cancelled(self) -> bool:
         return self.status == SessionStatus.CANCELLED
 
+    @hybrid_method
     def has_started(self, now: datetime) -> bool:
-        return now >= self.starts_at
+        # The column on the left, so a bound `now` takes the column's type in SQL.
+        return self.starts_at <= now
+
+    @hybrid_method
+    def has_ended(self, at: datetime) -> bool:
+        return self.ends_at <= at
 
     def booking_closed(self, now: datetime) -> bool:
         """People can no longer book themselves on (coordinators still can, before it starts)."""

@@ -50,8 +50,6 @@ CODE_LENGTH = CODE_GROUPS * CODE_GROUP_SIZE
 #: How many times an insert is retried after losing a unique-constraint race.
 ISSUE_ATTEMPTS = 5
 
-PRESENT = (AttendanceOutcome.ATTENDED, AttendanceOutcome.PARTIAL)
-
 _SEPARATORS = re.compile(r"[\s\-‐‑‒–—_.]+")
 
 
@@ -134,7 +132,7 @@ def states_for_person(user_id: int) -> dict[int, CertificateState]:
     rows = db.session.execute(
         select(Attendance.booking_id, Evaluation.id.is_not(None))
         .outerjoin(Evaluation, submitted)
-        .where(Attendance.user_id == user_id, Attendance.booking_id.is_not(None), Attendance.outcome.in_(PRESENT))
+        .where(Attendance.user_id == user_id, Attendance.booking_id.is_not(None), Attendance.was_present)
     )
     applies = requires_evaluation()
     return {booking_id: _state(True, bool(evaluated), applies) for booking_id, evaluated in rows}
@@ -166,7 +164,7 @@ def certificate_page(booking: Booking, actor: User) -> CertificatePage:
     Reads only: a certificate that is due but not issued yet is shown as ready to issue.
     """
     attendance = _attendance_for(booking.id)
-    present = attendance is not None and attendance.outcome in PRESENT
+    present = attendance is not None and attendance.was_present
     evaluated = bool(_submitted_after([booking.id])) if present else False
     state = _state(present, evaluated, _evaluation_applies(actor))
     certificate = None
@@ -231,7 +229,7 @@ def _issue(attendance_ids: list[int], now: datetime) -> dict[int, Certificate]:
 def _due_attendance(booking: Booking, actor: User) -> Attendance:
     """The booking's attendance if its certificate is due for `actor`; refuses otherwise."""
     attendance = _attendance_for(booking.id)
-    if attendance is None or attendance.outcome not in PRESENT:
+    if attendance is None or not attendance.was_present:
         raise NoCertificate()
     if _evaluation_applies(actor) and not _submitted_after([booking.id]):
         raise EvaluationNeeded()
@@ -257,7 +255,7 @@ def issue_due(booking_ids: Iterable[int], now: datetime) -> int:
         return 0
     present = dict(db.session.execute(
         select(Attendance.booking_id, Attendance.id).where(
-            Attendance.booking_id.in_(ids), Attendance.outcome.in_(PRESENT))
+            Attendance.booking_id.in_(ids), Attendance.was_present)
     ).all())
     evaluated = _submitted_after(present) if requires_evaluation() else set()
     due = [attendance_id for booking_id, attendance_id in present.items()
@@ -385,7 +383,7 @@ def session_certificates_pdf(session_id: int, actor: User, verify_url: str,
     """
     session = _staff_session(session_id, actor)
     attendance_ids = list(db.session.scalars(
-        select(Attendance.id).where(Attendance.session_id == session_id, Attendance.outcome.in_(PRESENT))
+        select(Attendance.id).where(Attendance.session_id == session_id, Attendance.was_present)
     ))
     if not attendance_ids:
         raise NoCertificate("No one has been marked as attended on this session yet")
@@ -449,7 +447,7 @@ def verify(raw_code: str | None) -> Verified | None:
         .join(CourseSession, CourseSession.id == Attendance.session_id)
         .join(Course, Course.id == CourseSession.course_id)
         # A register corrected to "did not attend" withdraws the certificate.
-        .where(Certificate.code == code, Attendance.outcome.in_(PRESENT))
+        .where(Certificate.code == code, Attendance.was_present)
     ).first()
     if row is None:
         return None

@@ -17,8 +17,8 @@ from sqlalchemy.exc import IntegrityError
 
 from ..accounts.models import Agency, User
 from ..attendance.models import Attendance, AttendanceOutcome
-from ..booking.models import ACTIVE_STATUSES, Booking
-from ..catalogue.models import Course, CourseSession, SessionStatus
+from ..booking.models import Booking
+from ..catalogue.models import Course, CourseSession
 from ..catalogue.services import Page, paginate
 from ..db import MAX_ID, write_transaction
 from ..extensions import db
@@ -49,9 +49,6 @@ from .questions import (
     missing_message,
 )
 
-PRESENT = (AttendanceOutcome.ATTENDED, AttendanceOutcome.PARTIAL)
-_PRESENT_VALUES = sorted(o.value for o in PRESENT)
-_ACTIVE_VALUES = sorted(s.value for s in ACTIVE_STATUSES)
 _STAGE_ORDER = {Stage.BEFORE: 0, Stage.AFTER: 1, Stage.FOLLOW_UP: 2}
 _NOT_RECOGNISED = "Something on the form was not recognised: refresh the page and try again"
 
@@ -157,29 +154,34 @@ class FormState:
     closes_at: datetime | None = None
 
 
+def _follow_up_weeks() -> timedelta:
+    return timedelta(weeks=current_app.config["FOLLOW_UP_WEEKS"])
+
+
 def follow_up_opens_at(session: CourseSession) -> datetime:
     """FOLLOW_UP_WEEKS after the session ends."""
-    return session.ends_at + timedelta(weeks=current_app.config["FOLLOW_UP_WEEKS"])
+    return session.ends_at + _follow_up_weeks()
 
 
 def _state(stage: Stage, booking: Booking, outcome: AttendanceOutcome | None, now: datetime) -> FormState:
+    # The rules are the models' hybrids, which `_open_forms` uses in SQL; this adds the reasons.
     session = booking.session
     if stage == Stage.BEFORE:
-        if session.status == SessionStatus.CANCELLED:
+        if session.is_cancelled:
             return FormState(False, "This session was cancelled")
-        if booking.status not in ACTIVE_STATUSES:
+        if not booking.is_active:
             return FormState(False, "This form is for people booked on the course")
-        if now >= session.starts_at:
+        if session.has_started(now):
             return FormState(False, f"This form closed when the course started on {format_date(session.starts_at)}")
         return FormState(True, closes_at=session.starts_at)
-    if outcome not in PRESENT:
+    if outcome is None or not outcome.was_present:  # Attendance.was_present, for the outcome read alone
         if outcome == AttendanceOutcome.DID_NOT_ATTEND:
             return FormState(False, "This form is for people who attended the course")
         return FormState(False, "You can fill in this form once the trainer has marked you as attended")
     if stage == Stage.AFTER:
         return FormState(True)
     opens_at = follow_up_opens_at(session)
-    if now < opens_at:
+    if not session.has_ended(now - _follow_up_weeks()):
         return FormState(False, f"You can fill in this form with your line manager from {format_date(opens_at)}",
                          opens_at=opens_at)
     return FormState(True, opens_at=opens_at)
@@ -513,10 +515,12 @@ def _bookings_for_forms() -> CTE:
     for all three stages: three reads of the bookings made PostgreSQL's estimate three times
     too dear, and it started parallel workers that cost more than the query."""
     return (
-        select(Booking.id.label("booking_id"), Booking.status.label("status"),
-               CourseSession.status.label("session_status"), CourseSession.starts_at.label("starts_at"),
-               CourseSession.ends_at.label("ends_at"), Course.title.label("course_title"),
-               Attendance.outcome.label("outcome"))
+        select(Booking.id.label("booking_id"), Booking.is_active.label("active"),
+               CourseSession.is_cancelled.label("cancelled"),
+               CourseSession.has_started(bindparam("now")).label("started"),
+               CourseSession.has_ended(bindparam("follow_up_from")).label("follow_up_due"),
+               CourseSession.starts_at.label("starts_at"), Course.title.label("course_title"),
+               Attendance.was_present.label("present"))
         .join(CourseSession, CourseSession.id == Booking.session_id)
         .join(Course, Course.id == CourseSession.course_id)
         .outerjoin(Attendance, Attendance.booking_id == Booking.id)
@@ -537,11 +541,11 @@ def _open_forms(mine: CTE, stage: Stage) -> Select:
     stmt = select(mine.c.booking_id, literal(stage.value, String).label("stage"), mine.c.course_title,
                   mine.c.starts_at, form_status.label("form_status"))
     if stage == Stage.BEFORE:
-        return stmt.where(mine.c.status.in_(_ACTIVE_VALUES), mine.c.session_status == SessionStatus.SCHEDULED,
-                          mine.c.starts_at > bindparam("now"))
-    stmt = stmt.where(mine.c.outcome.in_(_PRESENT_VALUES))
+        return stmt.where(mine.c.active, ~mine.c.cancelled, ~mine.c.started)
+    # No attendance (an outer join's NULL) is not present.
+    stmt = stmt.where(mine.c.present)
     if stage == Stage.FOLLOW_UP:
-        stmt = stmt.where(mine.c.ends_at <= bindparam("follow_up_from"))
+        stmt = stmt.where(mine.c.follow_up_due)
     return stmt
 
 
@@ -571,7 +575,7 @@ def outstanding_for(user: User, now: datetime, *, page: int = 1, per_page: int =
     and follow-up forms, latest course first. One query however long the person's history.
     """
     stmt = _outstanding_statement().params(
-        user_id=user.id, now=now, follow_up_from=now - timedelta(weeks=current_app.config["FOLLOW_UP_WEEKS"]))
+        user_id=user.id, now=now, follow_up_from=now - _follow_up_weeks())
     rows = paginate(stmt, page, per_page, scalars=False)
     return replace(rows, items=[
         OutstandingForm(row.booking_id, Stage(row.stage), row.course_title, row.starts_at, row.form_status is not None)
@@ -625,10 +629,10 @@ def non_respondents(session_id: int, stage: Stage, now: datetime) -> NonResponde
         .order_by(User.name, Booking.id)
     )
     if stage == Stage.BEFORE:
-        stmt = stmt.where(Booking.status.in_(_ACTIVE_VALUES))
+        stmt = stmt.where(Booking.is_active)
     else:
         stmt = stmt.join(Attendance, Attendance.booking_id == Booking.id).where(
-            Attendance.outcome.in_(_PRESENT_VALUES))
+            Attendance.was_present)
     rows = db.session.execute(stmt).all()
     people = [
         NonRespondent(booking_id, name, email, agency, status is not None)

@@ -43,7 +43,6 @@ from .outbox import enqueue, external_url
 
 log = logging.getLogger(__name__)
 
-PRESENT = (AttendanceOutcome.ATTENDED, AttendanceOutcome.PARTIAL)
 #: How long after a session ends its evaluation requests, certificate notices and no-show
 #: notices may still be raised (a first run never reaches further back than this).
 LOOK_BACK = timedelta(days=30)
@@ -218,7 +217,7 @@ def queue_evaluation_requests(now: datetime) -> int:
     """Ask people marked present at a session that ended in the last 30 days for their after-course form."""
     with write_transaction():
         rows = db.session.execute(_bookings_with_attendance(
-            Attendance.outcome.in_(PRESENT), _ended_within(now, LOOK_BACK), ~_submitted(Stage.AFTER),
+            Attendance.was_present, _ended_within(now, LOOK_BACK), ~_submitted(Stage.AFTER),
         )).unique().all()
 
         def build(row, key: str) -> Message:
@@ -242,7 +241,7 @@ def queue_evaluation_reminders(now: datetime) -> int:
     )
     with write_transaction():
         rows = db.session.execute(_bookings_with_attendance(
-            Attendance.outcome.in_(PRESENT), asked, ~_submitted(Stage.AFTER),
+            Attendance.was_present, asked, ~_submitted(Stage.AFTER),
         )).unique().all()
 
         def build(row, key: str) -> Message:
@@ -264,7 +263,7 @@ def queue_follow_ups(now: datetime) -> int:
     with write_transaction():
         rows = [
             row for row in db.session.execute(_bookings_with_attendance(
-                Attendance.outcome.in_(PRESENT),
+                Attendance.was_present,
                 CourseSession.ends_at <= now - weeks, CourseSession.ends_at > now - weeks - FOLLOW_UP_WINDOW,
                 ~_submitted(Stage.FOLLOW_UP),
             )).unique().all()
@@ -331,7 +330,7 @@ def queue_certificates(now: datetime) -> int:
         ready = exists().where(Register.session_id == Booking.session_id, Register.completed_at.is_not(None))
     with write_transaction():
         rows = db.session.execute(_bookings_with_attendance(
-            Attendance.outcome.in_(PRESENT), _ended_within(now, LOOK_BACK), ready,
+            Attendance.was_present, _ended_within(now, LOOK_BACK), ready,
         )).unique().all()
         # Issue what is due (the certificates area's rules) before saying so, so the email's
         # link finds it issued; a repeat run issues nothing.
@@ -347,7 +346,7 @@ def _certificate_on_submission(evaluation: Evaluation, now: datetime, **_kw) -> 
         return
     booking = evaluation.booking
     outcome = db.session.scalar(select(Attendance.outcome).where(Attendance.booking_id == booking.id))
-    if outcome not in PRESENT or not booking.user.active:
+    if outcome is None or not outcome.was_present or not booking.user.active:
         return
     _queue([booking], lambda b: certificate_key(b.id), lambda b, key: _certificate_message(b, outcome, key), now)
 

@@ -506,7 +506,6 @@ def _seconds_between_sqlite(element, compiler, **kw) -> str:
     return f"(CAST(strftime('%s', {end}) AS INTEGER) - CAST(strftime('%s', {start}) AS INTEGER))"
 
 
-_PRESENT = (AttendanceOutcome.ATTENDED, AttendanceOutcome.PARTIAL)
 _REPLACED = (BookingStatus.MOVED, BookingStatus.TRANSFERRED)
 
 
@@ -544,7 +543,7 @@ def _headline(period: Period) -> tuple[Headline, int]:
     took_place = and_(
         CourseSession.status != SessionStatus.CANCELLED,
         select(Attendance.id).where(Attendance.session_id == CourseSession.id,
-                                    Attendance.outcome.in_(_PRESENT)).exists(),
+                                    Attendance.was_present).exists(),
     )
     sessions = select(
         _count(and_(took_place, CourseSession.kind == SessionKind.TRAINING)),
@@ -554,7 +553,7 @@ def _headline(period: Period) -> tuple[Headline, int]:
     ).where(_in_period(period))
     training, workshops, cancelled, places = db.session.execute(sessions).one()
 
-    present = and_(_live(period), Attendance.outcome.in_(_PRESENT))
+    present = and_(_live(period), Attendance.was_present)
     # Everything but the walk-ins' email addresses is in the (session_id, outcome, ...) index,
     # so those counts never read the table; only the few entries without an account do.
     entries = (
@@ -592,7 +591,7 @@ def _attendance(period: Period, total: int) -> tuple[list[CountRow], list[CountR
     pairs = (
         select(Attendance.agency_id, CourseSession.course_id, func.count().label("n"))
         .join(CourseSession, CourseSession.id == Attendance.session_id)
-        .where(_live(period), Attendance.outcome.in_(_PRESENT))
+        .where(_live(period), Attendance.was_present)
         .group_by(Attendance.agency_id, CourseSession.course_id)
         .subquery()
     )
